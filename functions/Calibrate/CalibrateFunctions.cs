@@ -1,0 +1,40 @@
+using SensorPipeline.Domain.Messages;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Runtime;
+
+namespace SensorPipeline.Functions.Calibrate;
+
+/// <summary>Writes one calibrated value per raw reading; shared by both calibration functions.</summary>
+public sealed class Calibrator(CalibrationStore store, TimeProvider time)
+{
+    public async Task CalibrateAsync(IReadOnlyList<CalibrationRequest> batch, CancellationToken cancellationToken)
+    {
+        await store.CalibrateAsync(batch, cancellationToken);
+        var now = time.GetUtcNow();
+        PipelineTelemetry.ReadingsCalibrated.Add(batch.Count);
+        foreach (var request in batch)
+        {
+            PipelineTelemetry.EndToEndLatency.Record(Math.Max(0, (now - request.ReceivedAt).TotalSeconds));
+        }
+    }
+}
+
+/// <summary>New readings: bound to the realtime topic, with its own consumer group and lag.</summary>
+public sealed class CalibrateRealtime(Calibrator calibrator)
+{
+    [Function(nameof(CalibrateRealtime))]
+    public Task RunAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
+        IReadOnlyList<CalibrationRequest> batch,
+        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, cancellationToken);
+}
+
+/// <summary>Backfill after a parameter change: the same code on the historical topic and group.</summary>
+public sealed class CalibrateHistorical(Calibrator calibrator)
+{
+    [Function(nameof(CalibrateHistorical))]
+    public Task RunAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
+        IReadOnlyList<CalibrationRequest> batch,
+        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, cancellationToken);
+}

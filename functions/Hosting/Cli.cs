@@ -1,0 +1,155 @@
+using System.CommandLine;
+using Npgsql;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Runtime.Hosting;
+
+namespace SensorPipeline.Functions.Hosting;
+
+/// <summary>The commands: <c>start</c> runs the function app, <c>migrate</c> applies the schema.</summary>
+public static class Cli
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var port = new Option<int>("--port") { Description = "HTTP port.", DefaultValueFactory = _ => 7071 };
+        var host = new Option<string?>("--host") { Description = "Interface to listen on (default: localhost in Development, all interfaces otherwise)." };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Keep the embedded PostgreSQL cluster in this folder across runs (default: a throwaway one)." };
+        var start = new Command("start", "Run the enabled functions; starts an embedded PostgreSQL and a mock Kafka cluster for whatever is not configured.")
+        {
+            port, host, dataDir,
+        };
+        start.TreatUnmatchedTokensAsErrors = false;
+        start.SetAction((parse, cancellationToken) => StartAsync(
+            parse.GetValue(port), parse.GetValue(host), parse.GetValue(dataDir), [.. parse.UnmatchedTokens], cancellationToken));
+
+        var migrate = new Command("migrate", "Apply the database schema to TimescaleConnection and exit.");
+        migrate.TreatUnmatchedTokensAsErrors = false;
+        migrate.SetAction((parse, cancellationToken) => MigrateAsync([.. parse.UnmatchedTokens], cancellationToken));
+
+        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate };
+        // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+    }
+
+    private static string Environment() =>
+        System.Environment.GetEnvironmentVariable("ASPNETCORE_ENVIRONMENT")
+        ?? System.Environment.GetEnvironmentVariable("DOTNET_ENVIRONMENT")
+        ?? Environments.Development;
+
+    /// <summary>local.settings.json in the current folder or a parent up to the repository root (the folder with host.json).</summary>
+    private static string? LocalSettings()
+    {
+        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "local.settings.json");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+
+            if (File.Exists(Path.Combine(dir.FullName, "host.json")))
+            {
+                break;
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<int> StartAsync(int port, string? host, string? dataDir, string[] args, CancellationToken cancellationToken)
+    {
+        var environment = Environment();
+        var localSettings = LocalSettings();
+        var builder = SensorPipelineApp.CreateBuilder(args, environment, localSettings);
+        await using var embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
+        builder.Configuration.AddInMemoryCollection(embedded.Settings);
+        var listen = host ?? (builder.Environment.IsDevelopment() ? "localhost" : "0.0.0.0");
+        builder.WebHost.UseUrls($"http://{listen}:{port}");
+
+        WebApplication app;
+        try
+        {
+            app = SensorPipelineApp.Build(builder);
+        }
+        catch (InvalidOperationException e)
+        {
+            await Console.Error.WriteLineAsync("Configuration error: " + e.Message);
+            return 2;
+        }
+
+        await using (app)
+        {
+            MigrationResult migration;
+            try
+            {
+                migration = await app.MigrateAsync(cancellationToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ArgumentException)
+            {
+                await Console.Error.WriteLineAsync("Database error: " + e.Message);
+                return 3;
+            }
+
+            var catalog = app.Services.GetRequiredService<FunctionCatalog>();
+            var configuration = app.Configuration;
+            var keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Runtime.Http.FunctionKeysOptions>>().Value;
+            Console.WriteLine();
+            Console.WriteLine($"SensorPipeline ({environment})");
+            Console.WriteLine($"  HTTP        http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}/api/readings  (health: /health/ready)");
+            Console.WriteLine($"  Database    {Redact(configuration["TimescaleConnection"]!)}  [{(embedded.Postgres is null ? "configured" : "embedded")}, {(migration.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + migration.TimescaleVersion : "plain PostgreSQL (no TimescaleDB)")}]");
+            Console.WriteLine($"  Kafka       {configuration["KafkaBrokerList"]}  [{(embedded.Kafka is null ? "configured" : "MOCK cluster, in memory, development only")}; group protocol {configuration["KafkaGroupProtocol"] ?? "classic"}]");
+            Console.WriteLine($"  Keys        {(keys.AllowAnonymous ? "NONE REQUIRED: local development only (set Keys__Master to require keys)" : "required (x-functions-key or ?code=)")}");
+            Console.WriteLine($"  Functions   {string.Join(", ", catalog.Enabled.Select(f => f.Name))}");
+            if (migration.Applied.Count > 0)
+            {
+                Console.WriteLine($"  Migrations  applied {string.Join(", ", migration.Applied)}");
+            }
+
+            if (LocalSettings() is { } settingsFile)
+            {
+                Console.WriteLine($"  Settings    {settingsFile}");
+            }
+
+            Console.WriteLine();
+            try
+            {
+                await app.RunAsync();
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await Console.Error.WriteLineAsync($"Port {port} is already in use: stop what uses it or pass --port.");
+                return 4;
+            }
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> MigrateAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var builder = SensorPipelineApp.CreateBuilder(args, Environment(), LocalSettings());
+        var connection = builder.Configuration["TimescaleConnection"];
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            await Console.Error.WriteLineAsync("TimescaleConnection is not set: nothing to migrate (start creates and migrates its own embedded database).");
+            return 2;
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        var mode = Enum.TryParse<DatabaseMode>(builder.Configuration["DatabaseMode"], ignoreCase: true, out var m) ? m : (DatabaseMode?)null;
+        var result = await new Migrator(dataSource).MigrateAsync(mode, cancellationToken);
+        Console.WriteLine($"Database mode: {(result.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + result.TimescaleVersion : "plain PostgreSQL")}");
+        Console.WriteLine(result.Applied.Count == 0 ? "Schema is up to date." : $"Applied: {string.Join(", ", result.Applied)}");
+        return 0;
+    }
+
+    private static string Redact(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!string.IsNullOrEmpty(builder.Password))
+        {
+            builder.Password = "***";
+        }
+
+        return builder.ConnectionString;
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.Extensions.Configuration.Memory;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using SensorPipeline.Domain.Messages;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Calibrate;
+using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Functions.Runtime.Http;
+using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Functions.Runtime.Timers;
+using OpenTelemetry.Metrics;
+
+namespace SensorPipeline.Functions.Hosting;
+
+/// <summary>Composes the function app: configuration, the runtime, the domain, telemetry, endpoints.</summary>
+public static class SensorPipelineApp
+{
+    /// <summary>Defaults for every setting a function names with <c>%Name%</c>; anything overrides them.</summary>
+    public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
+    {
+        ["RawTopic"] = "temperature.raw",
+        ["RealtimeTopic"] = "temperature.calibration.realtime",
+        ["HistoricalTopic"] = "temperature.calibration.historical",
+        ["PersistRawGroup"] = "persist-raw",
+        ["RealtimeGroup"] = "calibrate-realtime",
+        ["HistoricalGroup"] = "calibrate-historical",
+        ["ReconcileSchedule"] = "0 */1 * * * *",
+        ["ReconcileGracePeriod"] = "00:02:00",
+    };
+
+    /// <summary>
+    /// A builder with the Functions-style configuration: app defaults, then host.json, then (for
+    /// local runs) local.settings.json Values, then environment variables and the command line.
+    /// </summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args, string environment, string? localSettingsPath)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            EnvironmentName = environment,
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+        builder.Configuration.AddFunctionsFiles(Path.Combine(AppContext.BaseDirectory, "host.json"), localSettingsPath);
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = Defaults });
+        return builder;
+    }
+
+    /// <summary>Registers the pipeline and builds the app, with every enabled function mapped.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.AddSensorPipeline();
+        var app = builder.Build();
+        app.MapHttpFunctions();
+        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready");
+        return app;
+    }
+
+    public static IHostApplicationBuilder AddSensorPipeline(this IHostApplicationBuilder builder)
+    {
+        builder.AddFunctionsRuntime(typeof(SensorPipelineApp).Assembly);
+        var services = builder.Services;
+        services.AddOptions<PipelineOptions>()
+            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.Configure<FunctionsSerializerOptions>(o => o.Json = PipelineJsonContext.Default.Options);
+        services.AddSingleton(sp =>
+        {
+            var connection = sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TimescaleConnection;
+            var dataSource = new NpgsqlDataSourceBuilder(connection);
+            dataSource.ConnectionStringBuilder.ApplicationName ??= "sensorpipeline";
+            return dataSource.Build();
+        });
+        services.AddSingleton<RawReadingStore>();
+        services.AddSingleton<CalibrationStore>();
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<Calibrator>();
+        services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+
+        var otel = services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics.AddMeter(RuntimeTelemetry.MeterName, PipelineTelemetry.MeterName));
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.WithMetrics(metrics => metrics.AddOtlpExporter());
+        }
+
+        return builder;
+    }
+
+    /// <summary>Applies migrations, retrying while the database is unreachable (up to a minute).</summary>
+    public static async Task<MigrationResult> MigrateAsync(this WebApplication app, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var migrator = app.Services.GetRequiredService<Migrator>();
+        var mode = app.Services.GetRequiredService<IOptions<PipelineOptions>>().Value.DatabaseMode;
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            try
+            {
+                return await migrator.MigrateAsync(mode, cancellationToken);
+            }
+            catch (NpgsqlException e) when (e.IsTransient && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            }
+        }
+    }
+}

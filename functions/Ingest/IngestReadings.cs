@@ -1,0 +1,90 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Ingest;
+using SensorPipeline.Domain.Messages;
+using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Runtime.Kafka;
+
+namespace SensorPipeline.Functions.Ingest;
+
+/// <summary>
+/// <c>POST /api/readings</c>: one reading or an array of them. All or nothing: any invalid reading
+/// rejects the request (400, every problem listed); otherwise every reading is produced to
+/// <c>temperature.raw</c> and the answer is 202 only once the broker acknowledged all of them.
+/// </summary>
+public sealed partial class IngestReadings(KafkaPublisher publisher, IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
+{
+    [Function(nameof(IngestReadings))]
+    public async Task<IResult> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "readings")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (!IsJson(request.ContentType))
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            return Results.Json(new ErrorBody([new ReadingError(null, null, "Content-Type must be application/json.")]), statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        ReadOnlyMemory<byte> body;
+        try
+        {
+            using var buffer = new MemoryStream(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength : 4096);
+            await request.Body.CopyToAsync(buffer, cancellationToken);
+            body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            return Results.Json(new ErrorBody([new ReadingError(null, null, "The body is larger than the limit (host.json http.maxRequestBodySize).")]), statusCode: StatusCodes.Status413PayloadTooLarge);
+        }
+
+        var o = options.Value;
+        var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew);
+        var (readings, errors) = ReadingRequestParser.Parse(body, limits, time.GetUtcNow());
+        if (errors.Count > 0)
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            LogRejected(logger, errors.Count);
+            return Results.Json(new ErrorBody(errors), statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var messages = new OutgoingMessage[readings.Count];
+        for (var i = 0; i < readings.Count; i++)
+        {
+            messages[i] = new OutgoingMessage(readings[i].SensorId, JsonSerializer.SerializeToUtf8Bytes(readings[i], PipelineJsonContext.Default.RawReadingMessage));
+        }
+
+        try
+        {
+            await publisher.PublishAsync(o.RawTopic, messages, cancellationToken);
+        }
+        catch (PublishFailedException e)
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            LogBrokerUnavailable(logger, e.Failed, e.Total, e.FirstError.Reason);
+            request.HttpContext.Response.Headers.RetryAfter = "5";
+            return Results.Json(
+                new ErrorBody([new ReadingError(null, null, $"The broker did not acknowledge {e.Failed} of {e.Total} readings; retry the whole request (duplicates are harmless).")]),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
+        return Results.Json(new AcceptedBody(readings.Count), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private static bool IsJson(string? contentType) =>
+        contentType is not null &&
+        (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||
+         (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
+
+    public sealed record AcceptedBody(int Accepted);
+
+    public sealed record ErrorBody(IReadOnlyList<ReadingError> Errors);
+
+    [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Rejected a request with {Count} problem(s)")]
+    private static partial void LogRejected(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Broker did not acknowledge {Failed} of {Total} readings ({Reason}); answered 503")]
+    private static partial void LogBrokerUnavailable(ILogger logger, int failed, int total, string reason);
+}

@@ -1,0 +1,54 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Configuration;
+using SensorPipeline.Domain.Storage;
+
+namespace SensorPipeline.Functions;
+
+/// <summary>The pipeline's settings: flat names, as Azure Functions app settings.</summary>
+public sealed class PipelineOptions
+{
+    [Required(ErrorMessage = "TimescaleConnection (an Npgsql connection string) is required.")]
+    [ConfigurationKeyName("TimescaleConnection")]
+    public string TimescaleConnection { get; set; } = "";
+
+    /// <summary>Null detects TimescaleDB; Plain or TimescaleDb insists.</summary>
+    [ConfigurationKeyName("DatabaseMode")]
+    public DatabaseMode? DatabaseMode { get; set; }
+
+    [Required, ConfigurationKeyName("RawTopic")]
+    public string RawTopic { get; set; } = "temperature.raw";
+
+    [Required, ConfigurationKeyName("RealtimeTopic")]
+    public string RealtimeTopic { get; set; } = "temperature.calibration.realtime";
+
+    [Required, ConfigurationKeyName("HistoricalTopic")]
+    public string HistoricalTopic { get; set; } = "temperature.calibration.historical";
+
+    /// <summary>How long a raw reading may stay uncalibrated before the timer sends it again.</summary>
+    [ConfigurationKeyName("ReconcileGracePeriod")]
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "ReconcileGracePeriod must be between 1 second and 7 days.")]
+    public TimeSpan ReconcileGracePeriod { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How far back the timer looks for uncalibrated readings.</summary>
+    [ConfigurationKeyName("ReconcileLookback")]
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00", ErrorMessage = "ReconcileLookback must be between 1 minute and 10 years.")]
+    public TimeSpan ReconcileLookback { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Most readings the timer republishes per run.</summary>
+    [ConfigurationKeyName("ReconcileBatchLimit")]
+    [Range(1, 1_000_000)]
+    public int ReconcileBatchLimit { get; set; } = 10_000;
+
+    [ConfigurationKeyName("IngestMaxReadingsPerRequest")]
+    [Range(1, 100_000)]
+    public int IngestMaxReadingsPerRequest { get; set; } = 5000;
+
+    [ConfigurationKeyName("IngestMinValue")]
+    public double IngestMinValue { get; set; } = -1000;
+
+    [ConfigurationKeyName("IngestMaxValue")]
+    public double IngestMaxValue { get; set; } = 1000;
+
+    [ConfigurationKeyName("IngestMaxFutureSkew")]
+    public TimeSpan IngestMaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
+}

@@ -1,0 +1,3 @@
+using SensorPipeline.Functions.Hosting;
+
+return await Cli.RunAsync(args);

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SensorPipeline.Domain.Messages;
+
+/// <summary>A reading as accepted over HTTP and carried on <c>temperature.raw</c> (key: sensor id).</summary>
+public sealed record RawReadingMessage
+{
+    public required string SensorId { get; init; }
+    public required DateTimeOffset RecordedAt { get; init; }
+    public required double Value { get; init; }
+    public required DateTimeOffset ReceivedAt { get; init; }
+    public string? Source { get; init; }
+}
+
+/// <summary>
+/// A stored raw reading to calibrate, on the realtime and historical calibration topics (key: raw
+/// data id). Sent only after the raw row is committed.
+/// </summary>
+public sealed record CalibrationRequest
+{
+    public required long RawDataId { get; init; }
+    public required string SensorId { get; init; }
+    public required DateTimeOffset RecordedAt { get; init; }
+    public required double RawValue { get; init; }
+    /// <summary>When the pipeline accepted the reading: the start of its end-to-end latency.</summary>
+    public required DateTimeOffset ReceivedAt { get; init; }
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(RawReadingMessage))]
+[JsonSerializable(typeof(CalibrationRequest))]
+public sealed partial class PipelineJsonContext : JsonSerializerContext;

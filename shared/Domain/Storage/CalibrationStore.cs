@@ -1,0 +1,84 @@
+using Npgsql;
+using NpgsqlTypes;
+using SensorPipeline.Domain.Calibration;
+using SensorPipeline.Domain.Messages;
+
+namespace SensorPipeline.Domain.Storage;
+
+/// <summary>Calibration parameters and calibrated values.</summary>
+public sealed class CalibrationStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>Every calibration version of the given sensors, in one round trip.</summary>
+    public async Task<Dictionary<string, List<CalibrationVersion>>> LoadVersionsAsync(IEnumerable<string> sensorIds, CancellationToken cancellationToken)
+    {
+        var ids = sensorIds.Distinct(StringComparer.Ordinal).ToArray();
+        var versions = new Dictionary<string, List<CalibrationVersion>>(StringComparer.Ordinal);
+        await using var command = dataSource.CreateCommand(
+            """select sensor_id, version, valid_from, gain, "offset" from calibration where sensor_id = any($1)""");
+        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var v = new CalibrationVersion(reader.GetString(0), reader.GetInt32(1), new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero), reader.GetDouble(3), reader.GetDouble(4));
+            if (!versions.TryGetValue(v.SensorId, out var list))
+            {
+                versions[v.SensorId] = list = [];
+            }
+
+            list.Add(v);
+        }
+
+        return versions;
+    }
+
+    /// <summary>
+    /// Calibrates each reading with the version that applies to it and upserts one row per raw
+    /// reading. A row computed with a newer calibration version is never replaced by one computed
+    /// with an older version, whichever message arrives last.
+    /// </summary>
+    public async Task<int> CalibrateAsync(IReadOnlyList<CalibrationRequest> requests, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        // Duplicates are normal (at-least-once); an upsert may touch a row only once per statement.
+        // Sorting by key also makes concurrent upserts lock rows in the same order.
+        var unique = requests
+            .DistinctBy(r => (r.RawDataId, r.RecordedAt))
+            .OrderBy(r => r.RawDataId)
+            .ToList();
+        var versions = await LoadVersionsAsync(unique.Select(r => r.SensorId), cancellationToken);
+        var count = unique.Count;
+        var ids = new long[count];
+        var times = new DateTime[count];
+        var sensors = new string[count];
+        var values = new double[count];
+        var versionNumbers = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            var r = unique[i];
+            var version = CalibrationSelector.Select(versions.GetValueOrDefault(r.SensorId) ?? [], r.SensorId, r.RecordedAt);
+            ids[i] = r.RawDataId;
+            times[i] = r.RecordedAt.UtcDateTime;
+            sensors[i] = r.SensorId;
+            values[i] = version.Apply(r.RawValue);
+            versionNumbers[i] = version.Version;
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
+            select id, recorded_at, sensor_id, value, version, now()
+              from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[])
+                   as t(id, recorded_at, sensor_id, value, version)
+            on conflict (raw_data_id, recorded_at) do update
+               set value = excluded.value,
+                   calibration_version = excluded.calibration_version,
+                   calibrated_at = excluded.calibrated_at
+             where calibrated_temperature.calibration_version <= excluded.calibration_version
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+        command.Parameters.Add(new NpgsqlParameter { Value = versionNumbers, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,96 @@
+using System.ComponentModel.DataAnnotations;
+using System.Reflection;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Functions.Runtime.Http;
+using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Functions.Runtime.Timers;
+
+namespace SensorPipeline.Functions.Runtime.Hosting;
+
+public static class FunctionsRuntimeExtensions
+{
+    /// <summary>
+    /// Registers the functions runtime: discovery of the <see cref="FunctionAttribute"/> methods in
+    /// <paramref name="assemblies"/>, host.json options, keys, the Kafka producer, and the Kafka and
+    /// timer listeners of the enabled functions. HTTP functions are mapped by
+    /// <see cref="HttpFunctionEndpoints.MapHttpFunctions"/>.
+    /// </summary>
+    public static IHostApplicationBuilder AddFunctionsRuntime(this IHostApplicationBuilder builder, params Assembly[] assemblies)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+
+        services.AddOptions<FunctionsHostOptions>()
+            .BindConfiguration(FunctionsHostOptions.SectionName)
+            .Validate(ValidateTree, "host.json (AzureFunctionsJobHost) has an invalid value")
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FunctionsHostOptions>, FunctionsHostOptionsValidator>();
+
+        services.AddOptions<KafkaConnectionOptions>()
+            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        var development = builder.Environment.IsDevelopment();
+        services.AddOptions<FunctionKeysOptions>()
+            .BindConfiguration(FunctionKeysOptions.SectionName)
+            .PostConfigure(keys =>
+            {
+                if (development && string.IsNullOrEmpty(keys.Master) && keys.Function.Count == 0)
+                {
+                    keys.AllowAnonymous = true;
+                }
+            })
+            .Validate(
+                keys => keys.AllowAnonymous || !string.IsNullOrEmpty(keys.Master),
+                "Keys:Master (environment variable Keys__Master) is required outside Development: HTTP functions need keys.")
+            .ValidateOnStart();
+
+        services.AddOptions<FunctionsSerializerOptions>();
+        services.Configure<KestrelServerOptions>(kestrel =>
+            kestrel.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{FunctionsHostOptions.SectionName}:http:maxRequestBodySize") ?? new HttpHostOptions().MaxRequestBodySize);
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+
+        var discovered = FunctionCatalog.Discover(assemblies);
+        services.AddSingleton(sp => new FunctionCatalog(discovered, sp.GetRequiredService<IOptions<FunctionsHostOptions>>().Value.Functions));
+        services.AddSingleton<SettingResolver>();
+        services.AddSingleton<FunctionInvoker>();
+        services.AddSingleton(sp => new FunctionKeyValidator(sp.GetRequiredService<IOptions<FunctionKeysOptions>>().Value));
+        services.AddSingleton<KafkaPublisher>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IScheduleMonitor, InMemoryScheduleMonitor>();
+        services.AddHostedService<KafkaTriggersService>();
+        services.AddHostedService<TimerTriggersService>();
+        return builder;
+    }
+
+    private static bool ValidateTree(FunctionsHostOptions options) =>
+        TryValidate(options) && TryValidate(options.Http) && TryValidate(options.Extensions.Kafka);
+
+    private static bool TryValidate(object value) =>
+        Validator.TryValidateObject(value, new ValidationContext(value), null, validateAllProperties: true);
+
+    /// <summary>Names the failing host.json setting in the start-up error.</summary>
+    private sealed class FunctionsHostOptionsValidator : IValidateOptions<FunctionsHostOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, FunctionsHostOptions options)
+        {
+            var failures = new List<string>();
+            foreach (var (path, value) in new (string, object)[] { ("", options), ("http", options.Http), ("extensions:kafka", options.Extensions.Kafka) })
+            {
+                var results = new List<ValidationResult>();
+                if (!Validator.TryValidateObject(value, new ValidationContext(value), results, validateAllProperties: true))
+                {
+                    failures.AddRange(results.Select(r => $"{FunctionsHostOptions.SectionName}:{path}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}"));
+                }
+            }
+
+            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using Confluent.Kafka;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Functions.Runtime.Hosting;
+
+namespace SensorPipeline.Functions.Runtime.Kafka;
+
+/// <summary>Runs one consume loop, on its own thread, per enabled Kafka-triggered function.</summary>
+internal sealed partial class KafkaTriggersService(
+    FunctionCatalog catalog,
+    SettingResolver settings,
+    IOptions<FunctionsHostOptions> host,
+    IOptions<KafkaConnectionOptions> connection,
+    IOptions<FunctionsSerializerOptions> serializer,
+    FunctionInvoker invoker,
+    KafkaPublisher publisher,
+    IHostApplicationLifetime lifetime,
+    ILoggerFactory loggers) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var logger = loggers.CreateLogger<KafkaTriggersService>();
+        var loops = catalog.EnabledWith<KafkaTriggerAttribute>().Select(x =>
+        {
+            var listener = Create(x.Function, x.Trigger, serializer.Value.Json);
+            return Task.Factory.StartNew(() =>
+            {
+                try
+                {
+                    listener.Run(stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogLoopCrashed(logger, e, x.Function.Name);
+                    lifetime.StopApplication();
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }).ToList();
+        return Task.WhenAll(loops);
+    }
+
+    internal KafkaTriggerListener Create(FunctionDescriptor function, KafkaTriggerAttribute trigger, JsonSerializerOptions json)
+    {
+        var usedBy = $"function {function.Name}";
+        var kafka = host.Value.Extensions.Kafka;
+        var topic = settings.Resolve(trigger.Topic, usedBy);
+        var group = settings.Resolve(trigger.ConsumerGroup ?? function.Name, usedBy);
+        var config = connection.Value.Apply(new ConsumerConfig
+        {
+            BootstrapServers = settings.Resolve(trigger.BrokerList, usedBy),
+            GroupId = group,
+            ClientId = $"{function.Name}-{Environment.MachineName}",
+            EnableAutoCommit = true,
+            EnableAutoOffsetStore = false,
+            AutoCommitIntervalMs = kafka.AutoCommitIntervalMs,
+            AutoOffsetReset = kafka.AutoOffsetReset == "latest" ? AutoOffsetReset.Latest : AutoOffsetReset.Earliest,
+            FetchWaitMaxMs = kafka.FetchWaitMaxMs,
+            QueuedMaxMessagesKbytes = 16 * 1024,
+        });
+        if (connection.Value.GroupProtocol == "consumer")
+        {
+            config.GroupProtocol = GroupProtocol.Consumer;
+        }
+        else
+        {
+            config.GroupProtocol = GroupProtocol.Classic;
+            config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
+        }
+
+        var triggerSettings = new KafkaTriggerSettings(
+            topic,
+            topic + kafka.DeadLetterSuffix,
+            config,
+            kafka.MaxBatchSize,
+            kafka.MaxBatchWait,
+            kafka.MaxRetries,
+            kafka.RetryInitialDelay,
+            kafka.RetryMaxDelay);
+        var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
+        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
+    }
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "The consume loop of {Function} failed fatally; stopping the host")]
+    private static partial void LogLoopCrashed(ILogger logger, Exception exception, string function);
+}
+
+/// <summary>How Kafka message values are deserialized (set the app's source-generated context here).</summary>
+public sealed class FunctionsSerializerOptions
+{
+    public JsonSerializerOptions Json { get; set; } = new(JsonSerializerDefaults.Web);
+}

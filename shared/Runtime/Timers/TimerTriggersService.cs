@@ -1,0 +1,145 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SensorPipeline.Functions.Runtime.Hosting;
+
+namespace SensorPipeline.Functions.Runtime.Timers;
+
+/// <summary>
+/// Runs every enabled timer function on its schedule, once across replicas (each occurrence is
+/// claimed in the <see cref="IScheduleMonitor"/>); a schedule missed while no replica ran is run
+/// once at start, marked past due.
+/// </summary>
+internal sealed partial class TimerTriggersService(
+    FunctionCatalog catalog,
+    SettingResolver settings,
+    IScheduleMonitor monitor,
+    FunctionInvoker invoker,
+    TimeProvider time,
+    ILogger<TimerTriggersService> logger) : BackgroundService
+{
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(catalog.EnabledWith<TimerTriggerAttribute>().Select(x =>
+        {
+            var schedule = TimerSchedule.Parse(settings.Resolve(x.Trigger.Schedule, $"function {x.Function.Name}"), $"function {x.Function.Name}");
+            return RunAsync(x.Function, x.Trigger, schedule, stoppingToken);
+        }).ToList());
+
+    internal async Task RunAsync(FunctionDescriptor function, TimerTriggerAttribute trigger, TimerSchedule schedule, CancellationToken stoppingToken)
+    {
+        LogScheduled(logger, function.Name, schedule.Expression);
+        try
+        {
+            var now = time.GetUtcNow();
+            var last = await WithRetryAsync(() => monitor.GetLastAsync(function.Name, stoppingToken), function.Name, stoppingToken);
+            var previous = schedule.Previous(now);
+            if (last is not null && previous is not null && last < previous &&
+                await WithRetryAsync(() => monitor.TryClaimAsync(function.Name, previous.Value, stoppingToken), function.Name, stoppingToken))
+            {
+                LogPastDue(logger, function.Name, previous.Value);
+                await InvokeAsync(function, new TimerInfo(previous.Value, last, schedule.Next(now), IsPastDue: true), stoppingToken);
+                last = previous;
+            }
+            else if (trigger.RunOnStartup)
+            {
+                await InvokeAsync(function, new TimerInfo(now, last, schedule.Next(now), IsPastDue: false), stoppingToken);
+            }
+
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var next = schedule.Next(time.GetUtcNow());
+                var wait = next - time.GetUtcNow();
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, stoppingToken);
+                }
+
+                var claimed = await WithRetryAsync(() => monitor.TryClaimAsync(function.Name, next, stoppingToken), function.Name, stoppingToken);
+                if (!claimed)
+                {
+                    LogClaimedElsewhere(logger, function.Name, next);
+                    continue;
+                }
+
+                await InvokeAsync(function, new TimerInfo(next, last, schedule.Next(next), IsPastDue: time.GetUtcNow() - next > TimeSpan.FromMinutes(1)), stoppingToken);
+                last = next;
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task InvokeAsync(FunctionDescriptor function, TimerInfo info, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await invoker.InvokeAsync(function, info, null, stoppingToken);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogFailed(logger, e, function.Name, info.ScheduledTime);
+        }
+    }
+
+    private async Task<T> WithRetryAsync<T>(Func<Task<T>> action, string function, CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                return await action();
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                LogMonitorUnavailable(logger, function, e.Message);
+                await Task.Delay(delay, time, stoppingToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "{Function} scheduled: '{Schedule}' (UTC)")]
+    private static partial void LogScheduled(ILogger logger, string function, string schedule);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "{Function} missed its run of {Occurrence:O}; running it now, past due")]
+    private static partial void LogPastDue(ILogger logger, string function, DateTimeOffset occurrence);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug, Message = "{Function}: the run of {Occurrence:O} was claimed by another replica")]
+    private static partial void LogClaimedElsewhere(ILogger logger, string function, DateTimeOffset occurrence);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Error, Message = "{Function} failed for its run of {Occurrence:O}")]
+    private static partial void LogFailed(ILogger logger, Exception exception, string function, DateTimeOffset occurrence);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "{Function}: schedule monitor unavailable ({Reason}); retrying")]
+    private static partial void LogMonitorUnavailable(ILogger logger, string function, string reason);
+}
+
+/// <summary>Schedule status in memory: correct for a single instance only.</summary>
+public sealed class InMemoryScheduleMonitor : IScheduleMonitor
+{
+    private readonly Dictionary<string, DateTimeOffset> _last = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+
+    public Task<DateTimeOffset?> GetLastAsync(string timer, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<DateTimeOffset?>(_last.TryGetValue(timer, out var last) ? last : null);
+        }
+    }
+
+    public Task<bool> TryClaimAsync(string timer, DateTimeOffset occurrence, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_last.TryGetValue(timer, out var last) && last >= occurrence)
+            {
+                return Task.FromResult(false);
+            }
+
+            _last[timer] = occurrence;
+            return Task.FromResult(true);
+        }
+    }
+}
