@@ -1,0 +1,181 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Runtime.Hosting;
+
+namespace SensorPipeline.Tests.Unit;
+
+public sealed class FunctionInvokerTests
+{
+    public sealed class Greeter
+    {
+        public string Greet(string name) => "hello " + name;
+    }
+
+    public sealed class ScopedThing : IDisposable
+    {
+        public bool Disposed { get; private set; }
+
+        public void Dispose() => Disposed = true;
+    }
+
+    public sealed class UnitTestFailure(string message) : Exception(message);
+
+    /// <summary>
+    /// Functions to invoke. No <see cref="FunctionAttribute"/>: the descriptors are built by hand, so
+    /// discovery over the test assembly does not see these.
+    /// </summary>
+    public sealed class Functions(Greeter greeter)
+    {
+        public string Bind(
+            [TimerTrigger("0 * * * * *")] string trigger,
+            CancellationToken cancellationToken,
+            FunctionContext context,
+            string id,
+            ScopedThing scoped) =>
+            $"{greeter.Greet(trigger)}|{cancellationToken.CanBeCanceled}|{context.FunctionName}|{id}|{scoped.Disposed}";
+
+        public static CancellationToken Token([TimerTrigger("0 * * * * *")] string trigger, CancellationToken cancellationToken) => cancellationToken;
+
+        public static FunctionContext Context([TimerTrigger("0 * * * * *")] string trigger, FunctionContext context) => context;
+
+        public static ScopedThing Scoped([TimerTrigger("0 * * * * *")] string trigger, ScopedThing scoped) => scoped;
+
+        public static async Task<int> AsyncResult([TimerTrigger("0 * * * * *")] int trigger)
+        {
+            await Task.Yield();
+            return trigger * 2;
+        }
+
+        public static async Task AsyncNoResult([TimerTrigger("0 * * * * *")] int trigger) => await Task.Yield();
+
+        public static Task<string> CompletedResult([TimerTrigger("0 * * * * *")] string trigger) => Task.FromResult(trigger + "!");
+
+        public static void Void([TimerTrigger("0 * * * * *")] string trigger)
+        {
+        }
+
+        public static string WithDefault([TimerTrigger("0 * * * * *")] string trigger, string missing = "default") => missing;
+
+        public static string Unbindable([TimerTrigger("0 * * * * *")] string trigger, IComparable notRegistered) => trigger;
+
+        public static void ThrowsSynchronously([TimerTrigger("0 * * * * *")] string trigger) => throw new UnitTestFailure("sync " + trigger);
+
+        public static async Task ThrowsAsynchronously([TimerTrigger("0 * * * * *")] string trigger)
+        {
+            await Task.Yield();
+            throw new UnitTestFailure("async " + trigger);
+        }
+    }
+
+    private static FunctionDescriptor Describe(string method)
+    {
+        var info = typeof(Functions).GetMethod(method, BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)!;
+        var trigger = info.GetParameters()[0];
+        return new FunctionDescriptor("UnitTest" + method, typeof(Functions), info, trigger, trigger.GetCustomAttribute<TriggerAttribute>()!);
+    }
+
+    private static FunctionInvoker Invoker() =>
+        new(new ServiceCollection()
+            .AddSingleton<Greeter>()
+            .AddScoped<ScopedThing>()
+            .BuildServiceProvider()
+            .GetRequiredService<IServiceScopeFactory>());
+
+    [Fact]
+    public async Task InvokeAsync_binds_trigger_token_context_named_values_and_services()
+    {
+        using var cancellation = new CancellationTokenSource();
+
+        var result = await Invoker().InvokeAsync(
+            Describe(nameof(Functions.Bind)), "world", new Dictionary<string, object?> { ["id"] = "sensor-7" }, cancellation.Token);
+
+        Assert.Equal("hello world|True|UnitTestBind|sensor-7|False", result);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_passes_the_callers_cancellation_token()
+    {
+        using var cancellation = new CancellationTokenSource();
+
+        var result = await Invoker().InvokeAsync(Describe(nameof(Functions.Token)), "x", null, cancellation.Token);
+
+        Assert.Equal(cancellation.Token, Assert.IsType<CancellationToken>(result));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_gives_each_invocation_its_own_context()
+    {
+        var invoker = Invoker();
+        var function = Describe(nameof(Functions.Context));
+
+        var first = Assert.IsType<FunctionContext>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+        var second = Assert.IsType<FunctionContext>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+
+        Assert.Equal("UnitTestContext", first.FunctionName);
+        Assert.Matches("^[0-9a-f]{32}$", first.InvocationId);
+        Assert.NotEqual(first.InvocationId, second.InvocationId);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_creates_a_scope_per_invocation_and_disposes_it()
+    {
+        var invoker = Invoker();
+        var function = Describe(nameof(Functions.Scoped));
+
+        var first = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+        var second = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+
+        Assert.NotSame(first, second);
+        Assert.True(first.Disposed);
+        Assert.True(second.Disposed);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_awaits_a_task_and_returns_its_result()
+    {
+        Assert.Equal(42, await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncResult)), 21, null, CancellationToken.None));
+        Assert.Equal("done!", await Invoker().InvokeAsync(Describe(nameof(Functions.CompletedResult)), "done", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_returns_null_for_a_plain_task_or_void()
+    {
+        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncNoResult)), 1, null, CancellationToken.None));
+        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.Void)), "x", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_uses_a_parameters_default_when_nothing_binds_it()
+    {
+        Assert.Equal("default", await Invoker().InvokeAsync(Describe(nameof(Functions.WithDefault)), "x", null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_unbindable_parameter_throws_naming_function_and_parameter()
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            Invoker().InvokeAsync(Describe(nameof(Functions.Unbindable)), "x", null, CancellationToken.None));
+
+        Assert.Contains("'UnitTestUnbindable'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'notRegistered'", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_rethrows_a_synchronous_exception_of_the_function_unwrapped()
+    {
+        var e = await Assert.ThrowsAsync<UnitTestFailure>(() =>
+            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsSynchronously)), "boom", null, CancellationToken.None));
+
+        Assert.Equal("sync boom", e.Message);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_rethrows_an_asynchronous_exception_of_the_function_unwrapped()
+    {
+        var e = await Assert.ThrowsAsync<UnitTestFailure>(() =>
+            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsAsynchronously)), "boom", null, CancellationToken.None));
+
+        Assert.Equal("async boom", e.Message);
+    }
+}
