@@ -63,7 +63,7 @@ public sealed class TimerScheduleTests
 
         var next = schedule.Next(new DateTimeOffset(2026, 3, 10, 4, 30, 0, TimeSpan.FromHours(2)));
 
-        Assert.Equal(Utc(11, 3, 0), next);
+        Assert.Equal(Utc(10, 3, 0), next);
         Assert.Equal(TimeSpan.Zero, next.Offset);
     }
 

@@ -1,0 +1,135 @@
+using Npgsql;
+using SensorPipeline.Domain.Messages;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Tests.Infrastructure;
+
+namespace SensorPipeline.Tests.Integration;
+
+/// <summary>The stores and migrations on a real PostgreSQL (a fresh database for this class).</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class StorageTests(TestServers servers) : IAsyncLifetime
+{
+    private NpgsqlDataSource _db = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = NpgsqlDataSource.Create(await servers.CreateDatabaseAsync("storage"));
+        await new Migrator(_db).MigrateAsync(null, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync() => await _db.DisposeAsync();
+
+    private static readonly DateTimeOffset T0 = new(2026, 6, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static RawReadingMessage Reading(string sensor, int minute, double value) =>
+        new() { SensorId = sensor, RecordedAt = T0.AddMinutes(minute), Value = value, ReceivedAt = DateTimeOffset.UtcNow };
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var command = _db.CreateCommand(sql);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task Migrations_are_idempotent_and_recorded_once()
+    {
+        var again = await new Migrator(_db).MigrateAsync(null, CancellationToken.None);
+        Assert.Empty(again.Applied);
+        Assert.Equal(DatabaseMode.Plain, again.Mode);
+        Assert.Equal(Migrator.Migrations().Count, await ScalarAsync("select count(*) from schema_migrations"));
+    }
+
+    [Fact]
+    public async Task PersistRaw_replayed_batch_inserts_nothing_twice_and_returns_only_uncalibrated_readings()
+    {
+        var store = new RawReadingStore(_db);
+        var batch = Enumerable.Range(0, 10).Select(i => Reading("replay", i, i)).ToList();
+        var first = await store.InsertAsync(batch, CancellationToken.None);
+        Assert.Equal(10, first.Count);
+
+        // Same readings again, one with a different value (raw is immutable: the first wins), one duplicate within the batch.
+        var replay = batch.Select(r => r.RecordedAt == T0 ? r with { Value = 999 } : r).Append(batch[5]).ToList();
+        var second = await store.InsertAsync(replay, CancellationToken.None);
+        Assert.Equal(first.Select(r => r.RawDataId).Order(), second.Select(r => r.RawDataId).Order());
+        Assert.Equal(10, await ScalarAsync("select count(*) from raw_data where sensor_id = 'replay'"));
+        Assert.Equal(0, await ScalarAsync("select count(*) from raw_data where raw_value = 999"));
+
+        await new CalibrationStore(_db).CalibrateAsync(first.Take(4).ToList(), CancellationToken.None);
+        var third = await store.InsertAsync(batch, CancellationToken.None);
+        Assert.Equal(first.Skip(4).Select(r => r.RawDataId).Order(), third.Select(r => r.RawDataId).Order());
+    }
+
+    [Fact]
+    public async Task Calibrate_uses_the_newest_version_valid_at_the_reading_and_identity_without_one()
+    {
+        var raw = await new RawReadingStore(_db).InsertAsync(
+            [Reading("cal", 0, 10), Reading("cal", 60, 10), Reading("cal", 120, 10), Reading("nocal", 0, 10)], CancellationToken.None);
+        await using (var command = _db.CreateCommand("""
+            insert into calibration (sensor_id, version, valid_from, gain, "offset") values
+              ('cal', 1, $1, 2.0, 1.0),
+              ('cal', 2, $2, 3.0, 0.5)
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = T0.AddMinutes(30).UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter { Value = T0.AddMinutes(120).UtcDateTime });
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await new CalibrationStore(_db).CalibrateAsync(raw.Concat(raw).ToList(), CancellationToken.None);
+
+        var rows = new List<(string Sensor, DateTime At, double Value, int Version)>();
+        await using (var command = _db.CreateCommand("select sensor_id, recorded_at, value, calibration_version from calibrated_temperature order by sensor_id, recorded_at"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetString(0), reader.GetDateTime(1), reader.GetDouble(2), reader.GetInt32(3)));
+            }
+        }
+
+        Assert.Equal(
+            [("cal", 10.0, 0), ("cal", 21.0, 1), ("cal", 30.5, 2), ("nocal", 10.0, 0)],
+            rows.Select(r => (r.Sensor, r.Value, r.Version)).ToArray());
+    }
+
+    [Fact]
+    public async Task Calibrate_never_replaces_a_newer_version_with_an_older_one()
+    {
+        var raw = (await new RawReadingStore(_db).InsertAsync([Reading("stale", 0, 10)], CancellationToken.None)).Single();
+        await using (var command = _db.CreateCommand("""
+            insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version)
+            values ($1, $2, 'stale', 42, 7)
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = raw.RawDataId });
+            command.Parameters.Add(new NpgsqlParameter { Value = raw.RecordedAt.UtcDateTime });
+            await command.ExecuteNonQueryAsync();
+        }
+
+        // No calibration rows: the calibrator computes version 0, older than the stored 7.
+        await new CalibrationStore(_db).CalibrateAsync([raw], CancellationToken.None);
+        Assert.Equal(42, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
+        Assert.Equal(7, await ScalarAsync($"select calibration_version from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
+    }
+
+    [Fact]
+    public async Task Uncalibrated_search_respects_grace_period_and_reports_count_and_oldest()
+    {
+        await using (var command = _db.CreateCommand("""
+            insert into raw_data (sensor_id, recorded_at, raw_value, received_at) values
+              ('late', '2026-01-01T00:00:00Z', 1, now() - interval '10 minutes'),
+              ('late', '2026-01-01T00:01:00Z', 1, now() - interval '5 minutes'),
+              ('fresh', '2026-01-01T00:00:00Z', 1, now())
+            """))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var report = await new RawReadingStore(_db).FindUncalibratedAsync(TimeSpan.FromMinutes(2), TimeSpan.FromDays(1), 1, CancellationToken.None);
+        Assert.Equal(2, report.Total);
+        var page = Assert.Single(report.Page);
+        Assert.Equal("late", page.SensorId);
+        Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), page.RecordedAt);
+        Assert.InRange((DateTimeOffset.UtcNow - report.OldestReceivedAt!.Value).TotalMinutes, 9, 11);
+    }
+}

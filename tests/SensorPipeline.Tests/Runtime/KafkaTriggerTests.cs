@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Tests.Infrastructure;
+
+namespace SensorPipeline.Tests.Runtime;
+
+/// <summary>
+/// The Kafka trigger's delivery promises, on the Kafka protocol: offsets stored only after
+/// success, bounded retries, poison isolated and dead-lettered with its reason, outages waited out,
+/// in-flight work at shutdown left uncommitted.
+/// </summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class KafkaTriggerTests(TestServers servers)
+{
+    private sealed record Probe(string Run, string Topic, string Group, ProbeState State);
+
+    private async Task<Probe> NewProbeAsync()
+    {
+        var run = Guid.NewGuid().ToString("N");
+        var topic = await servers.CreateTopicAsync("probe", partitions: 3);
+        await servers.CreateExactTopicAsync(topic + ".deadletter", 1);
+        return new Probe(run, topic, "probe-" + run[..8], ProbeState.For(run));
+    }
+
+    private async Task<IHost> StartHostAsync(Probe probe, string function, int maxRetries = 2)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KafkaBrokerList"] = servers.KafkaBootstrapServers,
+            ["KafkaGroupProtocol"] = servers.GroupProtocol,
+            ["ProbeTopic"] = probe.Topic,
+            ["ProbeGroup"] = probe.Group,
+            ["AzureFunctionsJobHost:functions:0"] = function,
+            ["AzureFunctionsJobHost:extensions:kafka:maxBatchSize"] = "50",
+            ["AzureFunctionsJobHost:extensions:kafka:maxRetries"] = maxRetries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["AzureFunctionsJobHost:extensions:kafka:retryInitialDelay"] = "00:00:00.020",
+            ["AzureFunctionsJobHost:extensions:kafka:retryMaxDelay"] = "00:00:00.200",
+        });
+        builder.AddFunctionsRuntime(typeof(ProbeFunctions).Assembly);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private async Task ProduceAsync(Probe probe, IEnumerable<ProbeMessage> messages) =>
+        await KafkaTestClient.ProduceAsync(servers.KafkaBootstrapServers, probe.Topic,
+            messages.Select(m => ((string?)("k" + m.Id), JsonSerializer.SerializeToUtf8Bytes(m, JsonSerializerOptions.Web))));
+
+    private static IEnumerable<ProbeMessage> Messages(Probe probe, int count, Func<int, string>? kind = null) =>
+        Enumerable.Range(0, count).Select(i => new ProbeMessage(probe.Run, i, kind?.Invoke(i) ?? "ok"));
+
+    private Task WaitCommittedAsync(Probe probe, long expected) =>
+        Eventually.WaitForAsync(
+            () => Task.FromResult(KafkaTestClient.CommittedTotal(servers.KafkaBootstrapServers, probe.Topic, probe.Group)),
+            n => n == expected, TimeSpan.FromSeconds(30), $"{expected} committed offsets");
+
+    [Fact]
+    public async Task Failing_message_is_dead_lettered_with_its_reason_and_its_neighbours_are_processed()
+    {
+        var probe = await NewProbeAsync();
+        await ProduceAsync(probe, Messages(probe, 200, i => i == 77 ? "poison" : "ok"));
+        using var host = await StartHostAsync(probe, "ProbeBatched", maxRetries: 2);
+
+        await WaitCommittedAsync(probe, 200);
+        await host.StopAsync();
+
+        Assert.Equal(Enumerable.Range(0, 200).Where(i => i != 77), probe.State.Processed.Distinct().Order());
+        var dead = KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 2, TimeSpan.FromSeconds(3));
+        var letter = Assert.Single(dead);
+        Assert.Equal(77, JsonSerializer.Deserialize<ProbeMessage>(letter.Message.Value, JsonSerializerOptions.Web)!.Id);
+        Assert.Equal("k77", System.Text.Encoding.UTF8.GetString(letter.Message.Key));
+        Assert.Contains("poison reading 77", KafkaTestClient.Header(letter, DeadLetterHeaders.Reason), StringComparison.Ordinal);
+        Assert.Equal("ProbeBatched", KafkaTestClient.Header(letter, DeadLetterHeaders.Function));
+        Assert.Equal("3", KafkaTestClient.Header(letter, DeadLetterHeaders.Attempts));
+        Assert.Equal(probe.Topic, KafkaTestClient.Header(letter, DeadLetterHeaders.OriginalTopic));
+    }
+
+    [Fact]
+    public async Task Undecodable_message_is_dead_lettered_at_once_and_the_rest_flow()
+    {
+        var probe = await NewProbeAsync();
+        await ProduceAsync(probe, Messages(probe, 10));
+        await KafkaTestClient.ProduceAsync(servers.KafkaBootstrapServers, probe.Topic, [("garbage", "{not json"u8.ToArray())]);
+        await ProduceAsync(probe, Messages(probe, 10).Select(m => m with { Id = m.Id + 10 }));
+        using var host = await StartHostAsync(probe, "ProbeBatched");
+
+        await WaitCommittedAsync(probe, 21);
+        await host.StopAsync();
+
+        Assert.Equal(Enumerable.Range(0, 20), probe.State.Processed.Distinct().Order());
+        var letter = Assert.Single(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 2, TimeSpan.FromSeconds(3)));
+        Assert.Equal("{not json", System.Text.Encoding.UTF8.GetString(letter.Message.Value));
+        Assert.Contains("JsonException", KafkaTestClient.Header(letter, DeadLetterHeaders.ExceptionType), StringComparison.Ordinal);
+        Assert.Equal("0", KafkaTestClient.Header(letter, DeadLetterHeaders.Attempts));
+    }
+
+    [Fact]
+    public async Task Dependency_outage_is_waited_out_without_dead_lettering_or_losing_messages()
+    {
+        var probe = await NewProbeAsync();
+        probe.State.OutageUntil = DateTime.UtcNow.AddSeconds(4);
+        await ProduceAsync(probe, Messages(probe, 60));
+        using var host = await StartHostAsync(probe, "ProbeBatched", maxRetries: 1);
+
+        await WaitCommittedAsync(probe, 60);
+        await host.StopAsync();
+
+        Assert.True(probe.State.Invocations > 3, $"expected the outage to cause retries, saw {probe.State.Invocations} invocations");
+        Assert.Equal(Enumerable.Range(0, 60), probe.State.Processed.Distinct().Order());
+        Assert.Empty(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 1, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task Failure_that_clears_within_the_retries_dead_letters_nothing()
+    {
+        var probe = await NewProbeAsync();
+        probe.State.FailFirstInvocations = 2;
+        await ProduceAsync(probe, Messages(probe, 30));
+        using var host = await StartHostAsync(probe, "ProbeBatched", maxRetries: 3);
+
+        await WaitCommittedAsync(probe, 30);
+        await host.StopAsync();
+
+        Assert.Equal(Enumerable.Range(0, 30), probe.State.Processed.Distinct().Order());
+        Assert.Empty(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 1, TimeSpan.FromSeconds(2)));
+    }
+
+    [Fact]
+    public async Task Batch_in_flight_at_shutdown_is_not_committed_and_the_next_instance_processes_it()
+    {
+        var probe = await NewProbeAsync();
+        probe.State.Block = true;
+        await ProduceAsync(probe, Messages(probe, 20));
+        var first = await StartHostAsync(probe, "ProbeBatched");
+        await probe.State.Entered.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await first.StopAsync();
+        first.Dispose();
+
+        Assert.Equal(0, KafkaTestClient.CommittedTotal(servers.KafkaBootstrapServers, probe.Topic, probe.Group));
+        Assert.Empty(probe.State.Processed);
+
+        probe.State.Block = false;
+        using var second = await StartHostAsync(probe, "ProbeBatched");
+        await WaitCommittedAsync(probe, 20);
+        await second.StopAsync();
+        Assert.Equal(Enumerable.Range(0, 20), probe.State.Processed.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Single_message_trigger_binds_the_record_with_its_key_and_processes_every_message()
+    {
+        var probe = await NewProbeAsync();
+        await ProduceAsync(probe, Messages(probe, 15, i => i == 3 ? "poison" : "ok"));
+        using var host = await StartHostAsync(probe, "ProbeSingle", maxRetries: 1);
+
+        await WaitCommittedAsync(probe, 15);
+        await host.StopAsync();
+
+        Assert.Equal(Enumerable.Range(0, 15).Where(i => i != 3), probe.State.Processed.Distinct().Order());
+        var letter = Assert.Single(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 2, TimeSpan.FromSeconds(3)));
+        Assert.Equal("2", KafkaTestClient.Header(letter, DeadLetterHeaders.Attempts));
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using SensorPipeline.Functions.Runtime;
+
+namespace SensorPipeline.Tests.Runtime;
+
+/// <summary>A message whose <see cref="Kind"/> tells the probe function how to behave.</summary>
+public sealed record ProbeMessage(string Run, int Id, string Kind);
+
+/// <summary>What the probe functions saw and how they should behave, per test run.</summary>
+public sealed class ProbeState
+{
+    private static readonly ConcurrentDictionary<string, ProbeState> Runs = new();
+
+    public static ProbeState For(string run) => Runs.GetOrAdd(run, _ => new ProbeState());
+
+    public ConcurrentQueue<int> Processed { get; } = new();
+
+    public int Invocations;
+
+    /// <summary>Invocations (of any message) that fail before the function starts succeeding.</summary>
+    public int FailFirstInvocations;
+
+    /// <summary>The dependency is "down" until then.</summary>
+    public DateTime OutageUntil { get; set; } = DateTime.MinValue;
+
+    /// <summary>While set, an invocation waits for cancellation (an in-flight batch at shutdown).</summary>
+    public volatile bool Block;
+
+    public readonly TaskCompletionSource Entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task HandleAsync(IReadOnlyList<ProbeMessage> batch, CancellationToken cancellationToken)
+    {
+        var invocation = Interlocked.Increment(ref Invocations);
+        Entered.TrySetResult();
+        if (Block)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        if (DateTime.UtcNow < OutageUntil)
+        {
+            throw new DependencyUnavailableException("probe database is down");
+        }
+
+        if (invocation <= FailFirstInvocations)
+        {
+            throw new InvalidOperationException($"probe failure {invocation}");
+        }
+
+        if (batch.FirstOrDefault(m => m.Kind == "poison") is { } poison)
+        {
+            throw new InvalidOperationException($"poison reading {poison.Id}");
+        }
+
+        foreach (var message in batch)
+        {
+            Processed.Enqueue(message.Id);
+        }
+    }
+}
+
+public sealed class ProbeFunctions
+{
+    [Function("ProbeBatched")]
+    public Task BatchedAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] IReadOnlyList<ProbeMessage> batch,
+        CancellationToken cancellationToken) =>
+        batch.Count == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
+
+    [Function("ProbeSingle")]
+    public Task SingleAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%")] KafkaRecord<ProbeMessage> record,
+        CancellationToken cancellationToken)
+    {
+        Assert.NotNull(record.Key);
+        return ProbeState.For(record.Value.Run).HandleAsync([record.Value], cancellationToken);
+    }
+}

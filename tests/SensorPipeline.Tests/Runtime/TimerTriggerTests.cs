@@ -1,0 +1,79 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Tests.Infrastructure;
+
+namespace SensorPipeline.Tests.Runtime;
+
+public sealed class TimerProbe
+{
+    public static readonly System.Collections.Concurrent.ConcurrentQueue<(string Run, TimerInfo Info)> Runs = new();
+
+    [Function("ProbeTimer")]
+    public void Run([TimerTrigger("%ProbeSchedule%")] TimerInfo timer, IConfiguration configuration) =>
+        Runs.Enqueue((configuration["ProbeRun"]!, timer));
+}
+
+/// <summary>Timers run once per schedule across instances, through the PostgreSQL schedule monitor.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class TimerTriggerTests(TestServers servers)
+{
+    private static async Task<IHost> StartAsync(string connectionString, string run, string schedule)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["KafkaBrokerList"] = "127.0.0.1:1",
+            ["ProbeSchedule"] = schedule,
+            ["ProbeRun"] = run,
+            ["AzureFunctionsJobHost:functions:0"] = "ProbeTimer",
+        });
+        builder.Services.AddSingleton(NpgsqlDataSource.Create(connectionString));
+        builder.Services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        builder.AddFunctionsRuntime(typeof(TimerProbe).Assembly);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static List<TimerInfo> RunsOf(string run) => TimerProbe.Runs.Where(r => r.Run == run).Select(r => r.Info).ToList();
+
+    [Fact]
+    public async Task Two_instances_run_each_occurrence_once()
+    {
+        var db = await servers.CreateDatabaseAsync("timer");
+        var run = Guid.NewGuid().ToString("N");
+        using var a = await StartAsync(db, run, "*/1 * * * * *");
+        using var b = await StartAsync(db, run, "*/1 * * * * *");
+        await Task.Delay(TimeSpan.FromSeconds(4.5));
+        await Task.WhenAll(a.StopAsync(), b.StopAsync());
+
+        var runs = RunsOf(run);
+        Assert.InRange(runs.Count, 3, 6);
+        Assert.Equal(runs.Count, runs.Select(r => r.ScheduledTime).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Missed_schedule_runs_once_at_start_as_past_due()
+    {
+        var db = await servers.CreateDatabaseAsync("timer");
+        var monitor = new PostgresScheduleMonitor(NpgsqlDataSource.Create(db));
+        // The last run was two hours ago; an hourly schedule has missed at least one occurrence since.
+        Assert.True(await monitor.TryClaimAsync("ProbeTimer", DateTimeOffset.UtcNow.AddHours(-2), CancellationToken.None));
+        var run = Guid.NewGuid().ToString("N");
+        using var a = await StartAsync(db, run, "0 0 * * * *");
+        using var b = await StartAsync(db, run, "0 0 * * * *");
+        await Eventually.WaitForAsync(() => Task.FromResult(RunsOf(run).Count), n => n >= 1, TimeSpan.FromSeconds(10), "the past-due run");
+        await Task.Delay(500);
+        await Task.WhenAll(a.StopAsync(), b.StopAsync());
+
+        var single = Assert.Single(RunsOf(run));
+        Assert.True(single.IsPastDue);
+        Assert.Equal(0, single.ScheduledTime.Minute);
+        Assert.Equal(0, single.ScheduledTime.Second);
+    }
+}
