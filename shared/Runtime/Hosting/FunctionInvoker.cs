@@ -42,7 +42,7 @@ public sealed class FunctionInvoker(IServiceScopeFactory scopes)
             }
             else if (namedValues is not null && parameter.Name is not null && namedValues.TryGetValue(parameter.Name, out var named))
             {
-                arguments[i] = named;
+                arguments[i] = Convert(named, parameter, function.Name);
             }
             else
             {
@@ -53,6 +53,7 @@ public sealed class FunctionInvoker(IServiceScopeFactory scopes)
         }
 
         object? returned;
+        cancellationToken.ThrowIfCancellationRequested();
         try
         {
             returned = function.Method.Invoke(instance, arguments);
@@ -74,8 +75,34 @@ public sealed class FunctionInvoker(IServiceScopeFactory scopes)
             case ValueTask valueTask:
                 await valueTask;
                 return null;
+            case not null when returned.GetType() is { IsGenericType: true } type && type.GetGenericTypeDefinition() == typeof(ValueTask<>):
+                var asTask = (Task)type.GetMethod(nameof(ValueTask<int>.AsTask))!.Invoke(returned, null)!;
+                await asTask;
+                return asTask.GetType().GetProperty("Result")!.GetValue(asTask);
             default:
                 return returned;
         }
     }
+
+    /// <summary>Converts a named value (a route parameter is a string) to the parameter's type.</summary>
+    private static object? Convert(object? value, ParameterInfo parameter, string function)
+    {
+        var target = Nullable.GetUnderlyingType(parameter.ParameterType) ?? parameter.ParameterType;
+        if (value is null || target.IsInstanceOfType(value))
+        {
+            return value;
+        }
+
+        try
+        {
+            return System.ComponentModel.TypeDescriptor.GetConverter(target).ConvertFromInvariantString(value.ToString()!);
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or ArgumentException || e.InnerException is FormatException or OverflowException)
+        {
+            throw new FunctionBindingException($"Function '{function}': '{value}' is not a valid {target.Name} for parameter '{parameter.Name}'.", e);
+        }
+    }
 }
+
+/// <summary>A value could not be bound to a function parameter (for HTTP: the request is bad).</summary>
+public sealed class FunctionBindingException(string message, Exception? inner = null) : Exception(message, inner);

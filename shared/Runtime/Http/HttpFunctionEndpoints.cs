@@ -31,7 +31,16 @@ public static class HttpFunctionEndpoints
 
                 var named = context.Request.RouteValues.ToDictionary(
                     kv => kv.Key, kv => (object?)kv.Value?.ToString(), StringComparer.OrdinalIgnoreCase);
-                var result = await invoker.InvokeAsync(function, context.Request, named, context.RequestAborted);
+                object? result;
+                try
+                {
+                    result = await invoker.InvokeAsync(function, context.Request, named, context.RequestAborted);
+                }
+                catch (FunctionBindingException e)
+                {
+                    return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
+                }
+
                 return result switch
                 {
                     IResult r => r,

@@ -17,6 +17,8 @@ internal sealed partial class TimerTriggersService(
     TimeProvider time,
     ILogger<TimerTriggersService> logger) : BackgroundService
 {
+    private static readonly TimeSpan MaxDelayStep = TimeSpan.FromDays(1);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(catalog.EnabledWith<TimerTriggerAttribute>().Select(x =>
         {
@@ -47,10 +49,10 @@ internal sealed partial class TimerTriggersService(
             while (!stoppingToken.IsCancellationRequested)
             {
                 var next = schedule.Next(time.GetUtcNow());
-                var wait = next - time.GetUtcNow();
-                if (wait > TimeSpan.Zero)
+                // Task.Delay takes at most ~49 days: wait in steps for yearly schedules.
+                for (var wait = next - time.GetUtcNow(); wait > TimeSpan.Zero; wait = next - time.GetUtcNow())
                 {
-                    await Task.Delay(wait, time, stoppingToken);
+                    await Task.Delay(wait < MaxDelayStep ? wait : MaxDelayStep, time, stoppingToken);
                 }
 
                 var claimed = await WithRetryAsync(() => monitor.TryClaimAsync(function.Name, next, stoppingToken), function.Name, stoppingToken);

@@ -47,6 +47,17 @@ public sealed class FunctionInvokerTests
             return trigger * 2;
         }
 
+        public static async ValueTask<int> ValueTaskResult([TimerTrigger("0 * * * * *")] int trigger)
+        {
+            await Task.Yield();
+            return trigger + 1;
+        }
+
+        public static ValueTask<int> ValueTaskThrows([TimerTrigger("0 * * * * *")] int trigger) =>
+            ValueTask.FromException<int>(new UnitTestFailure("value task failed " + trigger));
+
+        public static int RouteNumber([TimerTrigger("0 * * * * *")] string trigger, int id) => id * 10;
+
         public static async Task AsyncNoResult([TimerTrigger("0 * * * * *")] int trigger) => await Task.Yield();
 
         public static Task<string> CompletedResult([TimerTrigger("0 * * * * *")] string trigger) => Task.FromResult(trigger + "!");
@@ -177,5 +188,22 @@ public sealed class FunctionInvokerTests
             Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsAsynchronously)), "boom", null, CancellationToken.None));
 
         Assert.Equal("async boom", e.Message);
+    }
+
+    [Fact]
+    public async Task Invoke_awaits_a_generic_ValueTask_and_returns_its_result_or_exception()
+    {
+        Assert.Equal(8, await Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskResult)), 7, null, CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<UnitTestFailure>(() => Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskThrows)), 3, null, CancellationToken.None));
+        Assert.Equal("value task failed 3", failure.Message);
+    }
+
+    [Fact]
+    public async Task Invoke_converts_named_string_values_to_the_parameter_type_and_rejects_bad_ones()
+    {
+        Assert.Equal(70, await Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), "x", new Dictionary<string, object?> { ["id"] = "7" }, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FunctionBindingException>(() =>
+            Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), "x", new Dictionary<string, object?> { ["id"] = "seven" }, CancellationToken.None));
+        Assert.Contains("'seven' is not a valid Int32 for parameter 'id'", error.Message, StringComparison.Ordinal);
     }
 }

@@ -100,4 +100,20 @@ public sealed class TimerScheduleTests
 
         Assert.Equal(Utc(1, 0, 0), schedule.Previous(Utc(28, 12, 0)));
     }
+
+    [Fact]
+    public void Parse_rejects_a_schedule_that_never_fires_and_accepts_tabs()
+    {
+        var error = Assert.Throws<FormatException>(() => TimerSchedule.Parse("0 0 0 30 2 *", "function X"));
+        Assert.Contains("never fires", error.Message, StringComparison.Ordinal);
+        Assert.Equal("0 */5 * * * *", TimerSchedule.Parse("0\t*/5 * * * *", "function X").Expression);
+    }
+
+    [Fact]
+    public void Previous_finds_a_yearly_occurrence_almost_a_year_back()
+    {
+        var yearly = TimerSchedule.Parse("0 0 0 1 1 *", "function X");
+        var at = new DateTimeOffset(2025, 12, 31, 12, 0, 0, TimeSpan.Zero);
+        Assert.Equal(new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero), yearly.Previous(at));
+    }
 }
