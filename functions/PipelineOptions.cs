@@ -51,4 +51,29 @@ public sealed class PipelineOptions
 
     [ConfigurationKeyName("IngestMaxFutureSkew")]
     public TimeSpan IngestMaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Readings read and published per page of a recalibration job.</summary>
+    [ConfigurationKeyName("RecalibrationPageSize")]
+    [Range(100, 100_000)]
+    public int RecalibrationPageSize { get; set; } = 5000;
+
+    /// <summary>
+    /// Most readings published for recalibration but not yet consumed (lag of the historical
+    /// group): the development broker keeps only ~5 MiB per partition, and a real one need not
+    /// hold years of backfill either.
+    /// </summary>
+    [ConfigurationKeyName("RecalibrationMaxInFlight")]
+    [Range(1000, 10_000_000)]
+    public int RecalibrationMaxInFlight { get; set; } = 50_000;
+
+    /// <summary>A producer that stops renewing its hold on a job for this long loses it to another.</summary>
+    [ConfigurationKeyName("RecalibrationLeaseTimeout")]
+    public TimeSpan RecalibrationLeaseTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long one run of the producer works on a job before handing back (the next run resumes).</summary>
+    [ConfigurationKeyName("RecalibrationRunBudget")]
+    public TimeSpan RecalibrationRunBudget { get; set; } = TimeSpan.FromMinutes(5);
+
+    [Required, ConfigurationKeyName("HistoricalGroup")]
+    public string HistoricalGroup { get; set; } = "calibrate-historical";
 }

@@ -27,6 +27,7 @@ public static class SensorPipelineApp
         ["HistoricalGroup"] = "calibrate-historical",
         ["ReconcileSchedule"] = "0 */1 * * * *",
         ["ReconcileGracePeriod"] = "00:02:00",
+        ["RecalibrationSchedule"] = "*/5 * * * * *",
     };
 
     /// <summary>
@@ -77,6 +78,7 @@ public static class SensorPipelineApp
         services.AddSingleton<RawReadingStore>();
         services.AddSingleton<CalibrationStore>();
         services.AddSingleton<Migrator>();
+        services.AddSingleton<RecalibrationStore>();
         services.AddSingleton<Calibrator>();
         services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);

@@ -161,7 +161,11 @@ public static partial class ReadingRequestParser
         }
     }
 
-    private static bool TryParseTime(string text, out DateTimeOffset value)
+    /// <summary>1–64 of letters, digits, '-', '_', '.', ':'.</summary>
+    public static bool IsValidSensorId(string? sensorId) => sensorId is not null && SensorIdPattern().IsMatch(sensorId);
+
+    /// <summary>An ISO-8601 timestamp that states its offset (Z or ±hh:mm).</summary>
+    public static bool TryParseTime(string text, out DateTimeOffset value)
     {
         value = default;
         return IsoWithOffset().IsMatch(text) &&

@@ -32,6 +32,45 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
+    /// Stores a new calibration version (the sensor's highest + 1; never an edit) and returns it.
+    /// Concurrent additions for one sensor are serialized by a transaction-scoped advisory lock.
+    /// </summary>
+    public async Task<CalibrationVersion> AddVersionAsync(string sensorId, DateTimeOffset validFrom, double gain, double offset, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockCommand = new NpgsqlCommand("select pg_advisory_xact_lock(hashtextextended('calibration:' || $1, 0))", connection, transaction))
+        {
+            lockCommand.Parameters.Add(new NpgsqlParameter { Value = sensorId });
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        int version;
+        await using (var insert = new NpgsqlCommand("""
+            insert into calibration (sensor_id, version, valid_from, gain, "offset")
+            select $1, coalesce(max(version), 0) + 1, $2, $3, $4 from calibration where sensor_id = $1
+            returning version
+            """, connection, transaction))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = sensorId });
+            insert.Parameters.Add(new NpgsqlParameter { Value = validFrom.UtcDateTime });
+            insert.Parameters.Add(new NpgsqlParameter { Value = gain });
+            insert.Parameters.Add(new NpgsqlParameter { Value = offset });
+            version = (int)(await insert.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new CalibrationVersion(sensorId, version, validFrom, gain, offset);
+    }
+
+    /// <summary>A sensor's calibration history, oldest version first.</summary>
+    public async Task<IReadOnlyList<CalibrationVersion>> GetHistoryAsync(string sensorId, CancellationToken cancellationToken)
+    {
+        var versions = await LoadVersionsAsync([sensorId], cancellationToken);
+        return versions.TryGetValue(sensorId, out var list) ? list.OrderBy(v => v.Version).ToList() : [];
+    }
+
+    /// <summary>
     /// Calibrates each reading with the version that applies to it and upserts one row per raw
     /// reading. A row computed with a newer calibration version is never replaced by one computed
     /// with an older version, whichever message arrives last.

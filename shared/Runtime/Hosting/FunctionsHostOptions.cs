@@ -82,4 +82,24 @@ public sealed class KafkaExtensionOptions
 
     /// <summary>Producer <c>compression.type</c>.</summary>
     public string CompressionType { get; set; } = "lz4";
+
+    /// <summary>Per function: yield to other functions' lag, and cap the rate (see <see cref="KafkaFunctionThrottle"/>).</summary>
+    public Dictionary<string, KafkaFunctionThrottle> Throttle { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>
+/// Lets a low-priority Kafka function (a backfill) give way in one process: it pauses its
+/// partitions while any function in <see cref="YieldTo"/> running in the same process has more than
+/// <see cref="YieldLagThreshold"/> messages of lag, and processes at most
+/// <see cref="MaxMessagesPerSecond"/> (0: no cap).
+/// </summary>
+public sealed class KafkaFunctionThrottle
+{
+    public List<string> YieldTo { get; set; } = [];
+
+    [Range(0, long.MaxValue)]
+    public long YieldLagThreshold { get; set; } = 1000;
+
+    [Range(0, int.MaxValue)]
+    public int MaxMessagesPerSecond { get; set; }
 }

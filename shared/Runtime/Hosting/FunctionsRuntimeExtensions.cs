@@ -62,6 +62,8 @@ public static class FunctionsRuntimeExtensions
         services.AddSingleton<FunctionInvoker>();
         services.AddSingleton(sp => new FunctionKeyValidator(sp.GetRequiredService<IOptions<FunctionKeysOptions>>().Value));
         services.AddSingleton<KafkaPublisher>();
+        services.AddSingleton<ConsumerLagRegistry>();
+        services.AddSingleton<KafkaLagReader>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IScheduleMonitor, InMemoryScheduleMonitor>();
         services.AddHostedService<KafkaTriggersService>();

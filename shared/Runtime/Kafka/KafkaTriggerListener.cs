@@ -20,8 +20,14 @@ internal sealed partial class KafkaTriggerListener(
     KafkaMessageBinder binder,
     FunctionInvoker invoker,
     KafkaPublisher publisher,
+    ConsumerLagRegistry lags,
+    KafkaFunctionThrottle? throttle,
     ILogger logger)
 {
+    private static readonly HashSet<TopicPartition> NoPartitions = [];
+    private long _windowStart = Stopwatch.GetTimestamp();
+    private long _windowCount;
+
     private readonly HashSet<TopicPartition> _revoked = [];
 
     private enum Outcome { Done, Failed, Abandoned }
@@ -43,6 +49,11 @@ internal sealed partial class KafkaTriggerListener(
                 List<ConsumeResult<byte[], byte[]>> batch;
                 try
                 {
+                    if (throttle is not null)
+                    {
+                        Yield(consumer, stoppingToken);
+                    }
+
                     batch = FillBatch(consumer, stoppingToken);
                 }
                 catch (ConsumeException e) when (!e.Error.IsFatal)
@@ -58,6 +69,8 @@ internal sealed partial class KafkaTriggerListener(
                 if (batch.Count > 0)
                 {
                     ProcessBatch(consumer, batch, stoppingToken);
+                    lags.Report(function.Name, ConsumerLagRegistry.LocalLag(consumer));
+                    _windowCount += batch.Count;
                 }
             }
         }
@@ -84,6 +97,47 @@ internal sealed partial class KafkaTriggerListener(
         LogRevoked(logger, function.Name, string.Join(",", list.Select(p => p.Partition.Value)));
     }
 
+    /// <summary>
+    /// Gives way: waits, partitions paused, while a function this one yields to has lag over the
+    /// threshold, and while this function is over its rate cap.
+    /// </summary>
+    private void Yield(IConsumer<byte[], byte[]> consumer, CancellationToken stoppingToken)
+    {
+        var waited = false;
+        while (!stoppingToken.IsCancellationRequested && throttle!.YieldTo.Any(f => lags.LagOf(f) > throttle.YieldLagThreshold))
+        {
+            if (!waited)
+            {
+                LogYielding(logger, function.Name, string.Join(",", throttle.YieldTo));
+                waited = true;
+            }
+
+            Wait(consumer, TimeSpan.FromMilliseconds(50), NoPartitions, stoppingToken);
+        }
+
+        if (throttle!.MaxMessagesPerSecond > 0)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(_windowStart);
+            var due = TimeSpan.FromSeconds((double)_windowCount / throttle.MaxMessagesPerSecond);
+            if (due > elapsed)
+            {
+                Wait(consumer, due - elapsed, NoPartitions, stoppingToken);
+                waited = true;
+            }
+
+            if (elapsed > TimeSpan.FromSeconds(5))
+            {
+                _windowStart = Stopwatch.GetTimestamp();
+                _windowCount = 0;
+            }
+        }
+
+        if (waited && consumer.Assignment.Count > 0)
+        {
+            consumer.Resume(consumer.Assignment);
+        }
+    }
+
     private List<ConsumeResult<byte[], byte[]>> FillBatch(IConsumer<byte[], byte[]> consumer, CancellationToken stoppingToken)
     {
         var batch = new List<ConsumeResult<byte[], byte[]>>();
@@ -100,7 +154,8 @@ internal sealed partial class KafkaTriggerListener(
         }
 
         var deadline = Stopwatch.GetTimestamp() + (long)(settings.MaxBatchWait.TotalSeconds * Stopwatch.Frequency);
-        while (batch.Count < settings.MaxBatchSize)
+        var max = throttle is { MaxMessagesPerSecond: > 0 } ? Math.Min(settings.MaxBatchSize, throttle.MaxMessagesPerSecond) : settings.MaxBatchSize;
+        while (batch.Count < max)
         {
             var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
             var next = consumer.Consume(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero);
@@ -450,6 +505,9 @@ internal sealed partial class KafkaTriggerListener(
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Debug, Message = "{Function}: offset of partition {Partition} at {Offset} not stored/seeked: {Reason}")]
     private static partial void LogStoreFailed(ILogger logger, string function, int partition, long offset, string reason);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Debug, Message = "{Function} yields: lag of {Functions} is over the threshold")]
+    private static partial void LogYielding(ILogger logger, string function, string functions);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Information, Message = "{Function} stopped and left its group")]
     private static partial void LogStopped(ILogger logger, string function);

@@ -16,6 +16,7 @@ internal sealed partial class KafkaTriggersService(
     IOptions<FunctionsSerializerOptions> serializer,
     FunctionInvoker invoker,
     KafkaPublisher publisher,
+    ConsumerLagRegistry lags,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -79,7 +80,8 @@ internal sealed partial class KafkaTriggersService(
             kafka.RetryInitialDelay,
             kafka.RetryMaxDelay);
         var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
-        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
+        var throttle = kafka.Throttle.GetValueOrDefault(function.Name);
+        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
     }
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "The consume loop of {Function} failed fatally; stopping the host")]

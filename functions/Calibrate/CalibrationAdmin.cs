@@ -1,0 +1,151 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Calibration;
+using SensorPipeline.Domain.Ingest;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Runtime;
+
+namespace SensorPipeline.Functions.Calibrate;
+
+/// <summary>
+/// Calibration parameters and recalibration jobs over HTTP. Storing a version never edits one; it
+/// starts a job that recalculates every reading the version affects.
+/// </summary>
+public sealed class CalibrationAdmin(CalibrationStore calibrations, RecalibrationStore jobs, IOptions<PipelineOptions> options, TimeProvider time)
+{
+    [Function("PutCalibration")]
+    public async Task<IResult> PutAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "put", Route = "sensors/{sensorId}/calibration")] HttpRequest request,
+        string sensorId,
+        CancellationToken cancellationToken)
+    {
+        if (!ReadingRequestParser.IsValidSensorId(sensorId))
+        {
+            return Error(StatusCodes.Status400BadRequest, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.");
+        }
+
+        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        {
+            return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
+        }
+
+        var (input, errors) = CalibrationInput.Parse(body);
+        if (input is null)
+        {
+            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var version = await calibrations.AddVersionAsync(sensorId, input.ValidFrom, input.Gain, input.Offset, cancellationToken);
+        var to = time.GetUtcNow() + options.Value.IngestMaxFutureSkew;
+        RecalibrationJob? job = version.ValidFrom < to
+            ? await jobs.CreateAsync(sensorId, version.ValidFrom, to, $"calibration version {version.Version}", version.Version, cancellationToken)
+            : null;
+        return Results.Json(
+            new { version = View(version), recalibration = job is null ? null : await ViewAsync(job, cancellationToken) },
+            statusCode: StatusCodes.Status201Created);
+    }
+
+    [Function("GetCalibration")]
+    public async Task<IResult> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "sensors/{sensorId}/calibration")] HttpRequest request,
+        string sensorId,
+        CancellationToken cancellationToken)
+    {
+        if (!ReadingRequestParser.IsValidSensorId(sensorId))
+        {
+            return Error(StatusCodes.Status400BadRequest, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.");
+        }
+
+        var history = await calibrations.GetHistoryAsync(sensorId, cancellationToken);
+        return Results.Json(new { sensorId, versions = history.Select(View) });
+    }
+
+    [Function("StartRecalibration")]
+    public async Task<IResult> StartAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "recalibrations")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        {
+            return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
+        }
+
+        var (input, errors) = RecalibrationInput.Parse(body);
+        if (input is null)
+        {
+            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var job = await jobs.CreateAsync(input.SensorId, input.From, input.To, "requested", null, cancellationToken);
+        return Results.Json(await ViewAsync(job, cancellationToken), statusCode: StatusCodes.Status202Accepted);
+    }
+
+    [Function("GetRecalibration")]
+    public async Task<IResult> GetJobAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "recalibrations/{id:long}")] HttpRequest request,
+        long id,
+        CancellationToken cancellationToken) =>
+        await jobs.GetAsync(id, cancellationToken) is { } job
+            ? Results.Json(await ViewAsync(job, cancellationToken))
+            : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
+
+    [Function("CancelRecalibration")]
+    public async Task<IResult> CancelAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "delete", Route = "recalibrations/{id:long}")] HttpRequest request,
+        long id,
+        CancellationToken cancellationToken)
+    {
+        if (await jobs.CancelAsync(id, cancellationToken))
+        {
+            return Results.Json(await ViewAsync((await jobs.GetAsync(id, cancellationToken))!, cancellationToken));
+        }
+
+        return await jobs.GetAsync(id, cancellationToken) is { } job
+            ? Error(StatusCodes.Status409Conflict, "id", $"Recalibration job {id} is already {job.State}.")
+            : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
+    }
+
+    /// <summary>A job with its live progress.</summary>
+    private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    {
+        var target = Math.Max(job.Total, job.Published);
+        var calibrated = Math.Min(await jobs.CountCalibratedAsync(job, cancellationToken), target);
+        var end = job.FinishedAt ?? time.GetUtcNow();
+        var seconds = Math.Max(0.001, (end - job.CreatedAt).TotalSeconds);
+        return new
+        {
+            id = job.Id,
+            sensorId = job.SensorId,
+            from = job.From,
+            to = job.To,
+            reason = job.Reason,
+            calibrationVersion = job.CalibrationVersion,
+            state = job.State,
+            total = job.Total,
+            published = job.Published,
+            calibrated,
+            remaining = target - calibrated,
+            percent = target == 0 ? 100.0 : Math.Round(100.0 * calibrated / target, 1),
+            ratePerSecond = Math.Round(calibrated / seconds, 1),
+            createdAt = job.CreatedAt,
+            finishedAt = job.FinishedAt,
+        };
+    }
+
+    private static object View(CalibrationVersion v) => new { version = v.Version, validFrom = v.ValidFrom, gain = v.Gain, offset = v.Offset };
+
+    private static IResult Error(int status, string? field, string message) =>
+        Results.Json(new { errors = new[] { new ReadingError(null, field, message) } }, statusCode: status);
+
+    private static async Task<ReadOnlyMemory<byte>?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancellationToken);
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,67 @@
+using System.Text.Json;
+using SensorPipeline.Domain.Ingest;
+
+namespace SensorPipeline.Domain.Calibration;
+
+/// <summary>The body of <c>POST /api/recalibrations</c>: <c>{"sensorId"?: "...", "from": "...", "to": "..."}</c>.</summary>
+public sealed record RecalibrationInput(string? SensorId, DateTimeOffset From, DateTimeOffset To)
+{
+    private static readonly HashSet<string> Known = new(StringComparer.Ordinal) { "sensorId", "from", "to" };
+
+    public static (RecalibrationInput? Input, IReadOnlyList<ReadingError> Errors) Parse(ReadOnlyMemory<byte> body)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
+        }
+        catch (JsonException e)
+        {
+            return (null, [new ReadingError(null, null, $"The body is not valid JSON: {e.Message}")]);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return (null, [new ReadingError(null, null, "The body must be an object: {\"sensorId\": \"...\", \"from\": \"...\", \"to\": \"...\"}.")]);
+            }
+
+            var errors = root.EnumerateObject().Where(p => !Known.Contains(p.Name))
+                .Select(p => new ReadingError(null, p.Name, "Unknown field. Allowed: sensorId, from, to.")).ToList();
+            string? sensorId = null;
+            if (root.TryGetProperty("sensorId", out var sensor) && sensor.ValueKind != JsonValueKind.Null &&
+                (sensor.ValueKind != JsonValueKind.String || !ReadingRequestParser.IsValidSensorId(sensorId = sensor.GetString())))
+            {
+                errors.Add(new ReadingError(null, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':' (omit it for every sensor)."));
+            }
+
+            var from = Time(root, "from", errors);
+            var to = Time(root, "to", errors);
+            if (from is not null && to is not null && from >= to)
+            {
+                errors.Add(new ReadingError(null, "to", "Must be after from."));
+            }
+
+            return errors.Count > 0 ? (null, errors) : (new RecalibrationInput(sensorId, from!.Value, to!.Value), errors);
+        }
+    }
+
+    private static DateTimeOffset? Time(JsonElement root, string name, List<ReadingError> errors)
+    {
+        if (!root.TryGetProperty(name, out var element))
+        {
+            errors.Add(new ReadingError(null, name, "Required."));
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String || !ReadingRequestParser.TryParseTime(element.GetString()!, out var value))
+        {
+            errors.Add(new ReadingError(null, name, "Must be an ISO-8601 timestamp with an offset, e.g. 2026-01-01T00:00:00Z."));
+            return null;
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,257 @@
+using Npgsql;
+using SensorPipeline.Domain.Messages;
+
+namespace SensorPipeline.Domain.Storage;
+
+/// <summary>The state of a recalibration job, as stored, plus its live calibrated count.</summary>
+public sealed record RecalibrationJob(
+    long Id,
+    string? SensorId,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    string Reason,
+    int? CalibrationVersion,
+    string State,
+    long Total,
+    long Published,
+    string? CursorSensorId,
+    DateTimeOffset? CursorRecordedAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? FinishedAt)
+{
+    public const string Running = "running";
+    public const string Draining = "draining";
+    public const string Completed = "completed";
+    public const string Cancelled = "cancelled";
+}
+
+/// <summary>Recalibration jobs: creation, leases, keyset pages of raw_data, progress.</summary>
+public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
+{
+    private const string Columns = """
+        id, sensor_id, from_time, to_time, reason, calibration_version, state, total, published,
+        cursor_sensor_id, cursor_recorded_at, created_at, updated_at, finished_at
+        """;
+
+    /// <summary>Creates a job for the readings of a sensor (or all) recorded in [from, to).</summary>
+    public async Task<RecalibrationJob> CreateAsync(string? sensorId, DateTimeOffset from, DateTimeOffset to, string reason, int? version, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            insert into recalibration_job (sensor_id, from_time, to_time, reason, calibration_version, total)
+            select $1, $2, $3, $4, $5, count(*)
+              from raw_data
+             where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3
+            returning {Columns}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)sensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = reason });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)version ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Integer });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return Read(reader);
+    }
+
+    public async Task<RecalibrationJob?> GetAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"select {Columns} from recalibration_job where id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>Rows of the job's range recalculated since the job was created.</summary>
+    public async Task<long> CountCalibratedAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select count(*) from calibrated_temperature
+             where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3 and calibrated_at >= $4
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Cancels a running or draining job; false if it is not (any more).</summary>
+    public async Task<bool> CancelAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            update recalibration_job set state = 'cancelled', finished_at = now(), updated_at = now()
+             where id = $1 and state in ('running', 'draining')
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Takes the oldest running job that no producer holds (or whose holder stopped renewing its
+    /// lease), for <paramref name="owner"/>.
+    /// </summary>
+    public async Task<RecalibrationJob?> ClaimAsync(string owner, TimeSpan leaseTimeout, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            update recalibration_job set owner = $1, heartbeat_at = now(), updated_at = now()
+             where id = (select id from recalibration_job
+                          where state = 'running' and (owner is null or owner = $1 or heartbeat_at < now() - $2)
+                          order by id limit 1 for update skip locked)
+            returning {Columns}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        command.Parameters.Add(new NpgsqlParameter { Value = leaseTimeout });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>The next page of the job's readings after its cursor, in (sensor_id, recorded_at) order.</summary>
+    public async Task<IReadOnlyList<CalibrationRequest>> NextPageAsync(RecalibrationJob job, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select id, sensor_id, recorded_at, raw_value, received_at
+              from raw_data
+             where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3
+               and ($4::text is null or (sensor_id, recorded_at) > ($4, $5))
+             order by sensor_id, recorded_at
+             limit $6
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.CursorSensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.CursorRecordedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
+        command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
+        var page = new List<CalibrationRequest>(pageSize);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            page.Add(new CalibrationRequest
+            {
+                RawDataId = reader.GetInt64(0),
+                SensorId = reader.GetString(1),
+                RecordedAt = new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero),
+                RawValue = reader.GetDouble(3),
+                ReceivedAt = new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero),
+            });
+        }
+
+        return page;
+    }
+
+    /// <summary>
+    /// Records that a page was published: moves the cursor, adds to published, renews the lease.
+    /// Returns the job as stored now, or null when this owner lost it or it is no longer running
+    /// (cancelled): the producer must stop.
+    /// </summary>
+    public async Task<RecalibrationJob?> AdvanceAsync(long id, string owner, string cursorSensorId, DateTimeOffset cursorRecordedAt, int published, bool last, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            update recalibration_job
+               set cursor_sensor_id = $3, cursor_recorded_at = $4, published = published + $5,
+                   state = case when $6 then 'draining' else state end,
+                   heartbeat_at = now(), updated_at = now()
+             where id = $1 and owner = $2 and state = 'running'
+            returning {Columns}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        command.Parameters.Add(new NpgsqlParameter { Value = cursorSensorId });
+        command.Parameters.Add(new NpgsqlParameter { Value = cursorRecordedAt.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = (long)published });
+        command.Parameters.Add(new NpgsqlParameter { Value = last });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    /// <summary>Renews the producer's hold on a running job; false when it lost it or the job was cancelled.</summary>
+    public async Task<bool> HeartbeatAsync(long id, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            "update recalibration_job set heartbeat_at = now() where id = $1 and owner = $2 and state = 'running'");
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>A job with nothing (left) to publish goes straight to draining.</summary>
+    public async Task MarkDrainingAsync(long id, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            update recalibration_job set state = 'draining', heartbeat_at = now(), updated_at = now()
+             where id = $1 and owner = $2 and state = 'running'
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        command.Parameters.Add(new NpgsqlParameter { Value = owner });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Draining jobs whose every published reading was recalculated become completed; returns those.</summary>
+    public async Task<IReadOnlyList<RecalibrationJob>> CompleteDrainedAsync(CancellationToken cancellationToken)
+    {
+        var draining = new List<RecalibrationJob>();
+        await using (var command = dataSource.CreateCommand($"select {Columns} from recalibration_job where state = 'draining' order by id"))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                draining.Add(Read(reader));
+            }
+        }
+
+        var completed = new List<RecalibrationJob>();
+        foreach (var job in draining)
+        {
+            if (await CountCalibratedAsync(job, cancellationToken) < job.Published)
+            {
+                continue;
+            }
+
+            await using var update = dataSource.CreateCommand($"""
+                update recalibration_job set state = 'completed', finished_at = now(), updated_at = now()
+                 where id = $1 and state = 'draining'
+                returning {Columns}
+                """);
+            update.Parameters.Add(new NpgsqlParameter { Value = job.Id });
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                completed.Add(Read(reader));
+            }
+        }
+
+        return completed;
+    }
+
+    public async Task<IReadOnlyList<RecalibrationJob>> ListActiveAsync(CancellationToken cancellationToken)
+    {
+        var jobs = new List<RecalibrationJob>();
+        await using var command = dataSource.CreateCommand($"select {Columns} from recalibration_job where state in ('running', 'draining') order by id");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            jobs.Add(Read(reader));
+        }
+
+        return jobs;
+    }
+
+    private static RecalibrationJob Read(NpgsqlDataReader r) => new(
+        r.GetInt64(0),
+        r.IsDBNull(1) ? null : r.GetString(1),
+        Utc(r.GetDateTime(2)),
+        Utc(r.GetDateTime(3)),
+        r.GetString(4),
+        r.IsDBNull(5) ? null : r.GetInt32(5),
+        r.GetString(6),
+        r.GetInt64(7),
+        r.GetInt64(8),
+        r.IsDBNull(9) ? null : r.GetString(9),
+        r.IsDBNull(10) ? null : Utc(r.GetDateTime(10)),
+        Utc(r.GetDateTime(11)),
+        Utc(r.GetDateTime(12)),
+        r.IsDBNull(13) ? null : Utc(r.GetDateTime(13)));
+
+    private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
+}
