@@ -33,13 +33,25 @@ const repoRoot = path.resolve(kedaDir, "..");
 // ---------------------------------------------------------------------------------------------
 // The app's contract (see the brief in docs and keda/README.md).
 
-const KNOWN_FUNCTIONS = [
-  "IngestReadings",
-  "PersistRawReadings",
-  "CalibrateRealtime",
-  "CalibrateHistorical",
-  "ReconcileUncalibrated",
-];
+// Every [Function("Name")] / [Function(nameof(Name))] declared in the app's sources.
+const KNOWN_FUNCTIONS = (() => {
+  const names = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== "bin" && entry.name !== "obj") walk(full);
+      } else if (entry.name.endsWith(".cs")) {
+        for (const m of fs.readFileSync(full, "utf8").matchAll(/\[Function\((?:nameof\((\w+)\)|"(\w+)")\)\]/g)) {
+          names.push(m[1] ?? m[2]);
+        }
+      }
+    }
+  };
+  walk(path.join(repoRoot, "functions"));
+  if (names.length === 0) throw new Error("no [Function] found under functions/");
+  return names;
+})();
 
 // Settings each Kafka-triggered function reads for its topic and consumer group.
 const KAFKA_FUNCTION_SETTINGS = {
