@@ -24,7 +24,6 @@ internal sealed partial class KafkaTriggerListener(
     KafkaFunctionThrottle? throttle,
     ILogger logger)
 {
-    private static readonly HashSet<TopicPartition> NoPartitions = [];
     private long _windowStart = Stopwatch.GetTimestamp();
     private long _windowCount;
 
@@ -49,11 +48,6 @@ internal sealed partial class KafkaTriggerListener(
                 List<ConsumeResult<byte[], byte[]>> batch;
                 try
                 {
-                    if (throttle is not null)
-                    {
-                        Yield(consumer, stoppingToken);
-                    }
-
                     batch = FillBatch(consumer, stoppingToken);
                 }
                 catch (ConsumeException e) when (!e.Error.IsFatal)
@@ -68,6 +62,18 @@ internal sealed partial class KafkaTriggerListener(
 
                 if (batch.Count > 0)
                 {
+                    _revoked.Clear();
+                    if (throttle is not null && !Yield(consumer, batch.Select(r => r.TopicPartition).ToHashSet(), stoppingToken))
+                    {
+                        // Revoked or stopping while giving way: the batch was not processed.
+                        if (!stoppingToken.IsCancellationRequested)
+                        {
+                            Rewind(consumer, batch);
+                        }
+
+                        continue;
+                    }
+
                     ProcessBatch(consumer, batch, stoppingToken);
                     lags.Report(function.Name, ConsumerLagRegistry.LocalLag(consumer));
                     _windowCount += batch.Count;
@@ -101,10 +107,11 @@ internal sealed partial class KafkaTriggerListener(
     /// Gives way: waits, partitions paused, while a function this one yields to has lag over the
     /// threshold, and while this function is over its rate cap.
     /// </summary>
-    private void Yield(IConsumer<byte[], byte[]> consumer, CancellationToken stoppingToken)
+    private bool Yield(IConsumer<byte[], byte[]> consumer, HashSet<TopicPartition> partitions, CancellationToken stoppingToken)
     {
         var waited = false;
-        while (!stoppingToken.IsCancellationRequested && throttle!.YieldTo.Any(f => lags.LagOf(f) > throttle.YieldLagThreshold))
+        var ok = true;
+        while (ok && throttle!.YieldTo.Any(f => lags.LagOf(f) > throttle.YieldLagThreshold))
         {
             if (!waited)
             {
@@ -112,16 +119,16 @@ internal sealed partial class KafkaTriggerListener(
                 waited = true;
             }
 
-            Wait(consumer, TimeSpan.FromMilliseconds(50), NoPartitions, stoppingToken);
+            ok = Wait(consumer, TimeSpan.FromMilliseconds(50), partitions, stoppingToken);
         }
 
-        if (throttle!.MaxMessagesPerSecond > 0)
+        if (ok && throttle!.MaxMessagesPerSecond > 0)
         {
             var elapsed = Stopwatch.GetElapsedTime(_windowStart);
             var due = TimeSpan.FromSeconds((double)_windowCount / throttle.MaxMessagesPerSecond);
             if (due > elapsed)
             {
-                Wait(consumer, due - elapsed, NoPartitions, stoppingToken);
+                ok = Wait(consumer, due - elapsed, partitions, stoppingToken);
                 waited = true;
             }
 
@@ -136,6 +143,8 @@ internal sealed partial class KafkaTriggerListener(
         {
             consumer.Resume(consumer.Assignment);
         }
+
+        return ok && !stoppingToken.IsCancellationRequested;
     }
 
     private List<ConsumeResult<byte[], byte[]>> FillBatch(IConsumer<byte[], byte[]> consumer, CancellationToken stoppingToken)
@@ -175,7 +184,6 @@ internal sealed partial class KafkaTriggerListener(
 
     private void ProcessBatch(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch, CancellationToken stoppingToken)
     {
-        _revoked.Clear();
         var partitions = batch.Select(r => r.TopicPartition).ToHashSet();
         var decoded = new List<(ConsumeResult<byte[], byte[]> Record, object Value)>(batch.Count);
         var outcome = Outcome.Done;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SensorPipeline.Functions.Runtime.Hosting;
 using SensorPipeline.Functions.Runtime.Kafka;
@@ -25,7 +26,7 @@ public sealed class KafkaTriggerTests(TestServers servers)
         return new Probe(run, topic, "probe-" + run[..8], ProbeState.For(run));
     }
 
-    private async Task<IHost> StartHostAsync(Probe probe, string function, int maxRetries = 2)
+    private async Task<IHost> StartHostAsync(Probe probe, string function, int maxRetries = 2, Dictionary<string, string?>? extra = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -40,6 +41,11 @@ public sealed class KafkaTriggerTests(TestServers servers)
             ["AzureFunctionsJobHost:extensions:kafka:retryInitialDelay"] = "00:00:00.020",
             ["AzureFunctionsJobHost:extensions:kafka:retryMaxDelay"] = "00:00:00.200",
         });
+        if (extra is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(extra);
+        }
+
         builder.AddFunctionsRuntime(typeof(ProbeFunctions).Assembly);
         var host = builder.Build();
         await host.StartAsync();
@@ -163,5 +169,53 @@ public sealed class KafkaTriggerTests(TestServers servers)
         Assert.Equal(Enumerable.Range(0, 15).Where(i => i != 3), probe.State.Processed.Distinct().Order());
         var letter = Assert.Single(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 2, TimeSpan.FromSeconds(3)));
         Assert.Equal("2", KafkaTestClient.Header(letter, DeadLetterHeaders.Attempts));
+    }
+
+    [Fact]
+    public async Task Low_priority_function_waits_while_the_one_it_yields_to_has_lag()
+    {
+        var high = await NewProbeAsync();
+        var low = await NewProbeAsync() with { Group = high.Group + "-low" };
+        high.State.Delay = TimeSpan.FromMilliseconds(60);
+        await ProduceAsync(high, Messages(high, 300));
+        using var host = await StartHostAsync(high, "ProbeBatched", extra: new()
+        {
+            ["AzureFunctionsJobHost:functions:1"] = "ProbeLowPriority",
+            ["ProbeTopic2"] = low.Topic,
+            ["AzureFunctionsJobHost:extensions:kafka:maxBatchSize"] = "10",
+            ["AzureFunctionsJobHost:extensions:kafka:throttle:ProbeLowPriority:yieldTo:0"] = "ProbeBatched",
+            ["AzureFunctionsJobHost:extensions:kafka:throttle:ProbeLowPriority:yieldLagThreshold"] = "20",
+        });
+        await high.State.Entered.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await Eventually.WaitForAsync(() => Task.FromResult(high.State.Processed.Count), n => n >= 20, TimeSpan.FromSeconds(20), "the high-priority function to report lag");
+        var reported = host.Services.GetRequiredService<SensorPipeline.Functions.Runtime.Kafka.ConsumerLagRegistry>().LagOf("ProbeBatched");
+        Assert.True(reported > 20, $"lag reported: {reported}");
+        await ProduceAsync(low, Messages(low, 50));
+
+        await Eventually.WaitForAsync(() => Task.FromResult(low.State.Processed.Distinct().Count()), n => n == 50, TimeSpan.FromSeconds(60), "the low-priority messages");
+        await host.StopAsync();
+
+        // While the high-priority function had more than 20 messages of lag, the other processed nothing.
+        var firstLow = low.State.Timeline.Min(t => t.At);
+        var highDoneBefore = high.State.Timeline.Count(t => t.At <= firstLow);
+        Assert.True(highDoneBefore >= 300 - 20 - 10, $"the low-priority function started when only {highDoneBefore} of 300 high-priority messages were done");
+        Assert.Equal(Enumerable.Range(0, 300), high.State.Processed.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Rate_capped_function_processes_no_faster_than_its_cap()
+    {
+        var probe = await NewProbeAsync();
+        await ProduceAsync(probe, Messages(probe, 300));
+        using var host = await StartHostAsync(probe, "ProbeBatched", extra: new()
+        {
+            ["AzureFunctionsJobHost:extensions:kafka:throttle:ProbeBatched:maxMessagesPerSecond"] = "100",
+        });
+        await Eventually.WaitForAsync(() => Task.FromResult(probe.State.Processed.Distinct().Count()), n => n == 300, TimeSpan.FromSeconds(30), "300 messages");
+        await host.StopAsync();
+
+        var times = probe.State.Timeline.Select(t => t.At).Order().ToList();
+        var span = (times[^1] - times[0]).TotalSeconds;
+        Assert.True(span >= 1.8, $"300 messages at 100/s took only {span:0.00} s");
     }
 }

@@ -28,6 +28,12 @@ public sealed class ProbeState
 
     public readonly TaskCompletionSource Entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>How long each invocation takes (a slow consumer builds lag).</summary>
+    public TimeSpan Delay { get; set; }
+
+    /// <summary>When each message was processed, for ordering and rate checks.</summary>
+    public ConcurrentQueue<(int Id, DateTime At)> Timeline { get; } = new();
+
     public async Task HandleAsync(IReadOnlyList<ProbeMessage> batch, CancellationToken cancellationToken)
     {
         var invocation = Interlocked.Increment(ref Invocations);
@@ -35,6 +41,11 @@ public sealed class ProbeState
         if (Block)
         {
             await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+
+        if (Delay > TimeSpan.Zero)
+        {
+            await Task.Delay(Delay, cancellationToken);
         }
 
         if (DateTime.UtcNow < OutageUntil)
@@ -55,6 +66,7 @@ public sealed class ProbeState
         foreach (var message in batch)
         {
             Processed.Enqueue(message.Id);
+            Timeline.Enqueue((message.Id, DateTime.UtcNow));
         }
     }
 }
@@ -64,6 +76,12 @@ public sealed class ProbeFunctions
     [Function("ProbeBatched")]
     public Task BatchedAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] IReadOnlyList<ProbeMessage> batch,
+        CancellationToken cancellationToken) =>
+        batch.Count == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
+
+    [Function("ProbeLowPriority")]
+    public Task LowPriorityAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic2%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] IReadOnlyList<ProbeMessage> batch,
         CancellationToken cancellationToken) =>
         batch.Count == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
 
