@@ -25,9 +25,26 @@ public static class Cli
         migrate.TreatUnmatchedTokensAsErrors = false;
         migrate.SetAction((parse, cancellationToken) => MigrateAsync([.. parse.UnmatchedTokens], cancellationToken));
 
-        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate };
+        var url = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
+        var key = new Option<string?>("--key") { Description = "Master key (default: Keys__Master from the environment)." };
+        var sensor = new Option<string?>("--sensor") { Description = "Only this sensor (default: every sensor)." };
+        var from = new Option<string?>("--from") { Description = "Start of the range, ISO-8601 with offset, e.g. 2026-01-01T00:00:00Z." };
+        var to = new Option<string?>("--to") { Description = "End of the range (exclusive)." };
+        var job = new Option<long?>("--job") { Description = "Follow an existing job instead of starting one." };
+        var recalibrate = new Command("recalibrate", "Recalculate calibrated values from raw readings on a running app, with live progress.")
+        {
+            url, key, sensor, from, to, job,
+        };
+        recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
+            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), cancellationToken));
+
+        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
         // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        var parsed = root.Parse(args);
+        return await parsed.InvokeAsync(new InvocationConfiguration
+        {
+            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate ? TimeSpan.FromSeconds(2) : null,
+        });
     }
 
     private static string Environment() =>

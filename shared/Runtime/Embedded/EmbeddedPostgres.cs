@@ -54,6 +54,19 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
             await server.RunToolAsync("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"], cancellationToken);
         }
 
+        else if (File.Exists(Path.Combine(data, "postmaster.pid")))
+        {
+            // A server left running by a process that was killed: stop it before starting again.
+            try
+            {
+                await server.RunToolAsync("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"], cancellationToken);
+            }
+            catch (InvalidOperationException)
+            {
+                // Not running after all (a stale pid file): pg_ctl start copes with that.
+            }
+        }
+
         var options = $"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB";
         await server.RunToolAsync("pg_ctl", ["-D", data, "-l", Path.Combine(data, "server.log"), "-o", options, "-w", "-t", "60", "start"], cancellationToken);
         return server;
