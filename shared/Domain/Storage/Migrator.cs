@@ -81,7 +81,11 @@ public sealed class Migrator(NpgsqlDataSource dataSource)
         }
         finally
         {
-            await ExecuteAsync(connection, $"select pg_advisory_unlock({LockKey})", CancellationToken.None);
+            // A broken connection releases the lock by itself; do not hide the original error.
+            if (connection.FullState == System.Data.ConnectionState.Open)
+            {
+                await ExecuteAsync(connection, $"select pg_advisory_unlock({LockKey})", CancellationToken.None);
+            }
         }
     }
 

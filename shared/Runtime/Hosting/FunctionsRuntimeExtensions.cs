@@ -46,9 +46,9 @@ public static class FunctionsRuntimeExtensions
                     keys.AllowAnonymous = true;
                 }
             })
-            .Validate(
-                keys => keys.AllowAnonymous || !string.IsNullOrEmpty(keys.Master),
-                "Keys:Master (environment variable Keys__Master) is required outside Development: HTTP functions need keys.")
+            .Validate<FunctionCatalog>(
+                (keys, catalog) => keys.AllowAnonymous || !string.IsNullOrEmpty(keys.Master) || !catalog.EnabledWith<HttpTriggerAttribute>().Any(),
+                "Keys:Master (environment variable Keys__Master) is required outside Development when an HTTP function is enabled.")
             .ValidateOnStart();
 
         services.AddOptions<FunctionsSerializerOptions>();
@@ -64,6 +64,7 @@ public static class FunctionsRuntimeExtensions
         services.AddSingleton<KafkaPublisher>();
         services.AddSingleton<ConsumerLagRegistry>();
         services.AddSingleton<KafkaLagReader>();
+        services.AddSingleton<DeadLetterBox>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IScheduleMonitor, InMemoryScheduleMonitor>();
         services.AddHostedService<KafkaTriggersService>();

@@ -1,0 +1,25 @@
+# One image for every role; each Kubernetes Deployment enables its functions with
+# AzureFunctionsJobHost__functions__N (see keda/). Build: docker build -t sensorpipeline:latest .
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig host.json ./
+COPY shared/ shared/
+COPY functions/ functions/
+RUN dotnet publish functions/SensorPipeline.Functions.csproj -c Release -o /app
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+# librdkafka as shipped by Confluent.Kafka needs libsasl2 (otherwise it falls back to another build).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libsasl2-2 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+WORKDIR /app
+COPY --from=build /app ./
+ENV ASPNETCORE_ENVIRONMENT=Production \
+    DOTNET_CLI_TELEMETRY_OPTOUT=1
+USER 10001:10001
+EXPOSE 8080
+# No HEALTHCHECK: Kubernetes probes /health/live and /health/ready. SIGTERM drains HTTP, lets the
+# in-flight Kafka batches finish or abandons them uncommitted, and leaves the consumer groups.
+ENTRYPOINT ["dotnet", "SensorPipeline.Functions.dll", "start", "--port", "8080"]
