@@ -67,9 +67,19 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
             }
         }
 
-        var options = $"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB";
-        await server.RunToolAsync("pg_ctl", ["-D", data, "-l", Path.Combine(data, "server.log"), "-o", options, "-w", "-t", "60", "start"], cancellationToken);
+        await server.StartServerAsync(cancellationToken);
         return server;
+    }
+
+    /// <summary>Stops the server (fast shutdown: connections are cut), keeping its data, as an outage would.</summary>
+    public Task StopServerAsync(CancellationToken cancellationToken = default) =>
+        RunToolAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "stop"], cancellationToken);
+
+    /// <summary>Starts the server again on the same port.</summary>
+    public Task StartServerAsync(CancellationToken cancellationToken = default)
+    {
+        var options = $"-p {Port} -k {DataDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB";
+        return RunToolAsync("pg_ctl", ["-D", DataDirectory, "-l", Path.Combine(DataDirectory, "server.log"), "-o", options, "-w", "-t", "60", "start"], cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
