@@ -80,7 +80,18 @@ public static class SensorPipelineApp
         services.AddSingleton<Migrator>();
         services.AddSingleton<RecalibrationStore>();
         services.AddSingleton<Calibrator>();
-        services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        // Timers run once across replicas: an Azure Storage blob lease when AzureWebJobsStorage is
+        // set (UseDevelopmentStorage=true is Azurite), otherwise the database.
+        var storage = builder.Configuration["AzureWebJobsStorage"];
+        if (string.IsNullOrWhiteSpace(storage))
+        {
+            services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        }
+        else
+        {
+            var hostId = builder.Configuration["AzureFunctionsJobHost:id"] ?? "sensorpipeline";
+            services.AddSingleton<IScheduleMonitor>(_ => new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(storage), hostId));
+        }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
 
         var otel = services.AddOpenTelemetry()

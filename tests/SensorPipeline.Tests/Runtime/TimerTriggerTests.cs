@@ -20,9 +20,9 @@ public sealed class TimerProbe
 
 /// <summary>Timers run once per schedule across instances, through the PostgreSQL schedule monitor.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class TimerTriggerTests(TestServers servers)
+public sealed class TimerTriggerTests(TestServers servers, AzuriteServer azurite) : IClassFixture<AzuriteServer>
 {
-    private static async Task<IHost> StartAsync(string connectionString, string run, string schedule)
+    private static async Task<IHost> StartAsync(string connectionString, string run, string schedule, string? blobStorage = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -33,7 +33,14 @@ public sealed class TimerTriggerTests(TestServers servers)
             ["AzureFunctionsJobHost:functions:0"] = "ProbeTimer",
         });
         builder.Services.AddSingleton(NpgsqlDataSource.Create(connectionString));
-        builder.Services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        if (blobStorage is null)
+        {
+            builder.Services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
+        }
+        else
+        {
+            builder.Services.AddSingleton<IScheduleMonitor>(_ => new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(blobStorage), "test-" + run));
+        }
         builder.AddFunctionsRuntime(typeof(TimerProbe).Assembly);
         var host = builder.Build();
         await host.StartAsync();
@@ -42,13 +49,16 @@ public sealed class TimerTriggerTests(TestServers servers)
 
     private static List<TimerInfo> RunsOf(string run) => TimerProbe.Runs.Where(r => r.Run == run).Select(r => r.Info).ToList();
 
-    [Fact]
-    public async Task Two_instances_run_each_occurrence_once()
+    [Theory]
+    [InlineData("database")]
+    [InlineData("blob")]
+    public async Task Two_instances_run_each_occurrence_once(string lease)
     {
         var db = await servers.CreateDatabaseAsync("timer");
         var run = Guid.NewGuid().ToString("N");
-        using var a = await StartAsync(db, run, "*/1 * * * * *");
-        using var b = await StartAsync(db, run, "*/1 * * * * *");
+        var blob = lease == "blob" ? azurite.ConnectionString : null;
+        using var a = await StartAsync(db, run, "*/1 * * * * *", blob);
+        using var b = await StartAsync(db, run, "*/1 * * * * *", blob);
         await Task.Delay(TimeSpan.FromSeconds(4.5));
         await Task.WhenAll(a.StopAsync(), b.StopAsync());
 
@@ -57,16 +67,21 @@ public sealed class TimerTriggerTests(TestServers servers)
         Assert.Equal(runs.Count, runs.Select(r => r.ScheduledTime).Distinct().Count());
     }
 
-    [Fact]
-    public async Task Missed_schedule_runs_once_at_start_as_past_due()
+    [Theory]
+    [InlineData("database")]
+    [InlineData("blob")]
+    public async Task Missed_schedule_runs_once_at_start_as_past_due(string lease)
     {
         var db = await servers.CreateDatabaseAsync("timer");
-        var monitor = new PostgresScheduleMonitor(NpgsqlDataSource.Create(db));
+        var run = Guid.NewGuid().ToString("N");
+        var blob = lease == "blob" ? azurite.ConnectionString : null;
+        IScheduleMonitor monitor = blob is null
+            ? new PostgresScheduleMonitor(NpgsqlDataSource.Create(db))
+            : new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(blob), "test-" + run);
         // The last run was two hours ago; an hourly schedule has missed at least one occurrence since.
         Assert.True(await monitor.TryClaimAsync("ProbeTimer", DateTimeOffset.UtcNow.AddHours(-2), CancellationToken.None));
-        var run = Guid.NewGuid().ToString("N");
-        using var a = await StartAsync(db, run, "0 0 * * * *");
-        using var b = await StartAsync(db, run, "0 0 * * * *");
+        using var a = await StartAsync(db, run, "0 0 * * * *", blob);
+        using var b = await StartAsync(db, run, "0 0 * * * *", blob);
         await Eventually.WaitForAsync(() => Task.FromResult(RunsOf(run).Count), n => n >= 1, TimeSpan.FromSeconds(10), "the past-due run");
         await Task.Delay(500);
         await Task.WhenAll(a.StopAsync(), b.StopAsync());
