@@ -74,6 +74,14 @@ public sealed class PipelineOptions
     [ConfigurationKeyName("RecalibrationRunBudget")]
     public TimeSpan RecalibrationRunBudget { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A job whose published readings show no progress for this long while some remain gets a
+    /// repair pass that publishes the missing ones again (e.g. after the in-memory development
+    /// broker died with the app).
+    /// </summary>
+    [ConfigurationKeyName("RecalibrationDrainTimeout")]
+    public TimeSpan RecalibrationDrainTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     [Required, ConfigurationKeyName("HistoricalGroup")]
     public string HistoricalGroup { get; set; } = "calibrate-historical";
 }

@@ -108,8 +108,9 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
     /// <summary>A job with its live progress.</summary>
     private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken)
     {
-        var target = Math.Max(job.Total, job.Published);
-        var calibrated = Math.Min(await jobs.CountCalibratedAsync(job, cancellationToken), target);
+        var calibrated = await jobs.CountCalibratedAsync(job, cancellationToken);
+        var remaining = job.State is RecalibrationJob.Completed ? 0 : await jobs.CountRemainingAsync(job, cancellationToken);
+        var target = calibrated + remaining;
         var end = job.FinishedAt ?? time.GetUtcNow();
         var seconds = Math.Max(0.001, (end - job.CreatedAt).TotalSeconds);
         return new
@@ -124,7 +125,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             total = job.Total,
             published = job.Published,
             calibrated,
-            remaining = target - calibrated,
+            remaining,
             percent = target == 0 ? 100.0 : Math.Round(100.0 * calibrated / target, 1),
             ratePerSecond = Math.Round(calibrated / seconds, 1),
             createdAt = job.CreatedAt,

@@ -27,7 +27,7 @@ public sealed partial class RecalibrationProducer(
     [Function(nameof(RecalibrationProducer))]
     public async Task RunAsync([TimerTrigger("%RecalibrationSchedule%")] TimerInfo timer, CancellationToken cancellationToken)
     {
-        foreach (var done in await jobs.CompleteDrainedAsync(cancellationToken))
+        foreach (var done in await jobs.CompleteDrainedAsync(options.Value.RecalibrationDrainTimeout, cancellationToken))
         {
             LogCompleted(logger, done.Id, done.Published);
         }

@@ -76,6 +76,31 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    /// <summary>
+    /// Readings of the job's range not recalculated since the job was created: what is left. A
+    /// reading published but lost before it was consumed (an in-memory development broker that
+    /// died with the app) stays here until a repair pass sends it again.
+    /// </summary>
+    public async Task<long> CountRemainingAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            select count(*) from raw_data r
+             where ($1::text is null or r.sensor_id = $1) and r.recorded_at >= $2 and r.recorded_at < $3
+               and {NotRecalculated}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Raw row r has no calibrated value computed since the job ($4) started.</summary>
+    private const string NotRecalculated = """
+        not exists (select 1 from calibrated_temperature c
+                     where c.raw_data_id = r.id and c.recorded_at = r.recorded_at and c.calibrated_at >= $4)
+        """;
+
     /// <summary>Cancels a running or draining job; false if it is not (any more).</summary>
     public async Task<bool> CancelAsync(long id, CancellationToken cancellationToken)
     {
@@ -106,20 +131,25 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
-    /// <summary>The next page of the job's readings after its cursor, in (sensor_id, recorded_at) order.</summary>
+    /// <summary>
+    /// The next page of the job's readings after its cursor, in (sensor_id, recorded_at) order,
+    /// keyset-paged, leaving out readings already recalculated since the job started.
+    /// </summary>
     public async Task<IReadOnlyList<CalibrationRequest>> NextPageAsync(RecalibrationJob job, int pageSize, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("""
-            select id, sensor_id, recorded_at, raw_value, received_at
-              from raw_data
-             where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3
-               and ($4::text is null or (sensor_id, recorded_at) > ($4, $5))
-             order by sensor_id, recorded_at
-             limit $6
+        await using var command = dataSource.CreateCommand($"""
+            select r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at
+              from raw_data r
+             where ($1::text is null or r.sensor_id = $1) and r.recorded_at >= $2 and r.recorded_at < $3
+               and ($5::text is null or (r.sensor_id, r.recorded_at) > ($5, $6))
+               and {NotRecalculated}
+             order by r.sensor_id, r.recorded_at
+             limit $7
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
         command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.CursorSensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.CursorRecordedAt?.UtcDateTime ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
@@ -187,8 +217,12 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Draining jobs whose every published reading was recalculated become completed; returns those.</summary>
-    public async Task<IReadOnlyList<RecalibrationJob>> CompleteDrainedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Draining jobs with nothing remaining become completed (returned). A draining job that made
+    /// no visible progress for <paramref name="drainTimeout"/> while readings remain goes back to
+    /// running from the start of its range: that repair pass publishes only what is still missing.
+    /// </summary>
+    public async Task<IReadOnlyList<RecalibrationJob>> CompleteDrainedAsync(TimeSpan drainTimeout, CancellationToken cancellationToken)
     {
         var draining = new List<RecalibrationJob>();
         await using (var command = dataSource.CreateCommand($"select {Columns} from recalibration_job where state = 'draining' order by id"))
@@ -203,8 +237,16 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         var completed = new List<RecalibrationJob>();
         foreach (var job in draining)
         {
-            if (await CountCalibratedAsync(job, cancellationToken) < job.Published)
+            if (await CountRemainingAsync(job, cancellationToken) > 0)
             {
+                await using var repair = dataSource.CreateCommand("""
+                    update recalibration_job
+                       set state = 'running', cursor_sensor_id = null, cursor_recorded_at = null, owner = null, updated_at = now()
+                     where id = $1 and state = 'draining' and updated_at < now() - $2
+                    """);
+                repair.Parameters.Add(new NpgsqlParameter { Value = job.Id });
+                repair.Parameters.Add(new NpgsqlParameter { Value = drainTimeout });
+                await repair.ExecuteNonQueryAsync(cancellationToken);
                 continue;
             }
 

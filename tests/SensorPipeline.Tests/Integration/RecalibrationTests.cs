@@ -105,6 +105,39 @@ public sealed class RecalibrationTests(TestServers servers)
     }
 
     [Fact]
+    public async Task Published_readings_lost_before_consumption_are_sent_again_by_a_repair_pass()
+    {
+        var settings = await SettingsAsync("repair");
+        settings["RecalibrationDrainTimeout"] = "00:00:02";
+        var functions = new[] { "IngestReadings", "PersistRawReadings", "CalibrateRealtime", "StartRecalibration", "GetRecalibration", "RecalibrationProducer" };
+        var withoutHistorical = new Dictionary<string, string?>(settings);
+        for (var i = 0; i < functions.Length; i++)
+        {
+            withoutHistorical[$"AzureFunctionsJobHost:functions:{i}"] = functions[i];
+        }
+
+        long jobId;
+        await using (var first = await PipelineApp.StartAsync(withoutHistorical))
+        {
+            await PostReadingsAsync(first, "lost-1", 3000);
+            var response = await first.Http.PostAsJsonAsync("/api/recalibrations", new { sensorId = "lost-1", from = T0.ToString("O"), to = T0.AddDays(30).ToString("O") });
+            jobId = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+            await WaitForStateAsync(first, jobId, "draining");
+        }
+
+        // As if the broker lost the published messages: the next app reads another historical topic.
+        var lostTopic = settings["HistoricalTopic"]!;
+        settings["HistoricalTopic"] = await servers.CreateTopicAsync("historical");
+        await servers.CreateExactTopicAsync(settings["HistoricalTopic"] + ".deadletter", 1);
+        Assert.NotEqual(lostTopic, settings["HistoricalTopic"]);
+        await using var second = await PipelineApp.StartAsync(settings);
+        var job = await WaitForStateAsync(second, jobId, "completed");
+        Assert.Equal(3000, job.GetProperty("calibrated").GetInt64());
+        Assert.Equal(0, job.GetProperty("remaining").GetInt64());
+        Assert.InRange(job.GetProperty("published").GetInt64(), 6000, 6000);
+    }
+
+    [Fact]
     public async Task Cancelled_job_stops_and_cannot_be_cancelled_twice()
     {
         var settings = await SettingsAsync("cancel");
