@@ -34,12 +34,20 @@ public sealed class Migrator
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly IReadOnlyDictionary<string, string> _placeholders;
+    private readonly IReadOnlyList<Migration> _migrations;
 
     /// <summary>A migrator with the given TimescaleDB settings (validated here), or the defaults.</summary>
     public Migrator(NpgsqlDataSource dataSource, TimescaleSettings? settings = null)
+        : this(dataSource, settings, Migrations())
+    {
+    }
+
+    /// <summary>A migrator of other migrations than the shipped ones (tests).</summary>
+    internal Migrator(NpgsqlDataSource dataSource, TimescaleSettings? settings, IReadOnlyList<Migration> migrations)
     {
         _dataSource = dataSource;
         _placeholders = (settings ?? TimescaleSettings.Default).Placeholders();
+        _migrations = migrations;
     }
 
     /// <summary>
@@ -71,7 +79,7 @@ public sealed class Migrator
 
             var timescale = mode == DatabaseMode.TimescaleDb;
             var applied = new List<string>();
-            foreach (var migration in Migrations())
+            foreach (var migration in _migrations)
             {
                 if (!done.TryGetValue(migration.Id, out var recordedMode))
                 {
