@@ -195,12 +195,20 @@ public sealed class Migrator
             return (DatabaseMode.Plain, null);
         }
 
-        await using (var available = new NpgsqlCommand("select default_version from pg_available_extensions where name = 'timescaledb'", connection))
+        // Installed is not enough: the server must also preload the library (shared_preload_libraries),
+        // or CREATE EXTENSION fails. Its loader defines timescaledb.max_background_workers when preloaded.
+        await using (var available = new NpgsqlCommand("""
+            select exists (select 1 from pg_settings where name = 'timescaledb.max_background_workers')
+              from pg_available_extensions where name = 'timescaledb'
+            """, connection))
         {
-            if (await available.ExecuteScalarAsync(cancellationToken) is null)
+            var preloaded = await available.ExecuteScalarAsync(cancellationToken) as bool?;
+            if (preloaded != true)
             {
                 return requested == DatabaseMode.TimescaleDb
-                    ? throw new InvalidOperationException("DatabaseMode is TimescaleDb, but the timescaledb extension is not available on this server.")
+                    ? throw new InvalidOperationException(preloaded is null
+                        ? "DatabaseMode is TimescaleDb, but the timescaledb extension is not available on this server."
+                        : "DatabaseMode is TimescaleDb, but the server does not preload timescaledb (add it to shared_preload_libraries and restart).")
                     : (DatabaseMode.Plain, null);
             }
         }
