@@ -71,19 +71,25 @@ select add_continuous_aggregate_policy('calibrated_daily',
 
 -- 4. Columnstore (compression), TimescaleDB >= 2.18 names (timescaledb.compress and friends are
 -- deprecated aliases): one segment per sensor, newest first inside it, which matches the read
--- pattern "one sensor, a time range". The settings cannot be changed once chunks are compressed,
--- so they are set only when the columnstore is not enabled yet.
+-- pattern "one sensor, a time range". The id after recorded_at changes no order (recorded_at is
+-- unique per sensor) but puts every primary-key column in segmentby/orderby, so batches carry its
+-- min/max and an upsert's conflict check on (raw_data_id, recorded_at) decompresses only batches
+-- that can hold the key (without it TimescaleDB warns "column ... should be used for segmenting
+-- or ordering"). The settings cannot change once chunks are compressed, so they are set only when
+-- the columnstore is not enabled yet.
 do $$
 declare
     rel text;
+    id_column text;
 begin
     foreach rel in array array['raw_data', 'calibrated_temperature'] loop
+        id_column := case rel when 'raw_data' then 'id' else 'raw_data_id' end;
         if not exists (select 1 from timescaledb_information.hypertables
                         where hypertable_schema = current_schema() and hypertable_name = rel
                           and compression_enabled) then
             execute format('alter table %I set (timescaledb.enable_columnstore = true, '
                            'timescaledb.segmentby = %L, timescaledb.orderby = %L)',
-                           rel, 'sensor_id', 'recorded_at desc');
+                           rel, 'sensor_id', 'recorded_at desc, ' || id_column);
         end if;
     end loop;
 end
