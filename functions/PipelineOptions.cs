@@ -15,6 +15,31 @@ public sealed class PipelineOptions
     [ConfigurationKeyName("DatabaseMode")]
     public DatabaseMode? DatabaseMode { get; set; }
 
+    /// <summary>TimescaleDB chunk interval of raw_data and calibrated_temperature (docs/TIMESCALEDB.md).</summary>
+    [ConfigurationKeyName("TimescaleChunkInterval")]
+    public TimeSpan TimescaleChunkInterval { get; set; } = TimescaleSettings.Default.ChunkInterval;
+
+    /// <summary>TimescaleDB: compress chunks older than this; 00:00:00 never.</summary>
+    [ConfigurationKeyName("TimescaleCompressAfter")]
+    public TimeSpan TimescaleCompressAfter { get; set; } = TimescaleSettings.Default.CompressAfter;
+
+    /// <summary>TimescaleDB: drop raw chunks older than this; 00:00:00 (default) never.</summary>
+    [ConfigurationKeyName("TimescaleRawRetention")]
+    public TimeSpan TimescaleRawRetention { get; set; } = TimescaleSettings.Default.RawRetention;
+
+    /// <summary>TimescaleDB: drop materialized rollups older than this; 00:00:00 (default) never.</summary>
+    [ConfigurationKeyName("TimescaleRollupRetention")]
+    public TimeSpan TimescaleRollupRetention { get; set; } = TimescaleSettings.Default.RollupRetention;
+
+    /// <summary>The TimescaleDB settings for the Migrator (validated there, naming the setting).</summary>
+    public TimescaleSettings Timescale() => new()
+    {
+        ChunkInterval = TimescaleChunkInterval,
+        CompressAfter = TimescaleCompressAfter,
+        RawRetention = TimescaleRawRetention,
+        RollupRetention = TimescaleRollupRetention,
+    };
+
     [Required, ConfigurationKeyName("RawTopic")]
     public string RawTopic { get; set; } = "temperature.raw";
 

@@ -153,7 +153,20 @@ public static class Cli
 
         await using var dataSource = NpgsqlDataSource.Create(connection);
         var mode = Enum.TryParse<DatabaseMode>(builder.Configuration["DatabaseMode"], ignoreCase: true, out var m) ? m : (DatabaseMode?)null;
-        var result = await new Migrator(dataSource).MigrateAsync(mode, cancellationToken);
+        Migrator migrator;
+        try
+        {
+            var options = new PipelineOptions();
+            builder.Configuration.Bind(options);
+            migrator = new Migrator(dataSource, options.Timescale());
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            await Console.Error.WriteLineAsync("Configuration error: " + e.Message);
+            return 2;
+        }
+
+        var result = await migrator.MigrateAsync(mode, cancellationToken);
         Console.WriteLine($"Database mode: {(result.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + result.TimescaleVersion : "plain PostgreSQL")}");
         Console.WriteLine(result.Applied.Count == 0 ? "Schema is up to date." : $"Applied: {string.Join(", ", result.Applied)}");
         return 0;

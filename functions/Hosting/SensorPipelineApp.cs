@@ -77,8 +77,10 @@ public static class SensorPipelineApp
         });
         services.AddSingleton<RawReadingStore>();
         services.AddSingleton<CalibrationStore>();
-        services.AddSingleton<Migrator>();
+        services.AddSingleton(sp => new Migrator(
+            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PipelineOptions>>().Value.Timescale()));
         services.AddSingleton<RecalibrationStore>();
+        services.AddSingleton<RollupRefresher>();
         services.AddSingleton<Calibrator>();
         // Timers run once across replicas: an Azure Storage blob lease when AzureWebJobsStorage is
         // set (UseDevelopmentStorage=true is Azurite), otherwise the database.
