@@ -18,7 +18,4 @@ public static class PipelineTracing
     /// <summary>Every source of the app, for the tracer provider.</summary>
     public static readonly string[] SourceNames =
         [Runtime.Hosting.FunctionInvoker.ActivitySource.Name, Ingest.Name, Calibrate.Name, Query.Name];
-
-    /// <summary>The W3C trace context header name.</summary>
-    public const string TraceParentHeader = "traceparent";
 }
