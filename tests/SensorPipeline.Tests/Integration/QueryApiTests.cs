@@ -23,6 +23,8 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
     {
         var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("query"));
         settings["QueryMaxRange"] = "30.00:00:00";
+        // Plain PostgreSQL, whatever extensions the machine has: the mode the tests run in.
+        settings["DatabaseMode"] = "Plain";
         _app = await PipelineApp.StartAsync(settings);
     }
 

@@ -27,7 +27,9 @@ public sealed class TracePropagationTests(TestServers servers) : IAsyncLifetime
             .AddSource(PipelineTracing.SourceNames)
             .AddInMemoryExporter(_exported)
             .Build()!;
-        _app = await PipelineApp.StartAsync(await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("trace")));
+        var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("trace"));
+        settings["DatabaseMode"] = "Plain";
+        _app = await PipelineApp.StartAsync(settings);
     }
 
     public async Task DisposeAsync()
