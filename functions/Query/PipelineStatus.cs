@@ -15,6 +15,7 @@ public sealed partial class PipelineStatus(
     KafkaLagMonitor kafka,
     ReadingQueryStore queries,
     RawReadingStore raw,
+    RecalibrationStore recalibrations,
     IOptions<PipelineOptions> options,
     TimeProvider time,
     ILogger<PipelineStatus> logger)
@@ -30,7 +31,13 @@ public sealed partial class PipelineStatus(
         var mode = await queries.DatabaseModeAsync(cancellationToken);
         // Limit 0: only the count and the oldest receive time, no page of readings.
         var uncalibrated = await raw.FindUncalibratedAsync(o.ReconcileGracePeriod, o.ReconcileLookback, 0, cancellationToken);
-        var recalibrations = await queries.RunningRecalibrationsAsync(cancellationToken);
+        var jobs = new List<RecalibrationItem>();
+        foreach (var job in await recalibrations.ListActiveAsync(cancellationToken))
+        {
+            // Few jobs run at once: one count per job is cheap.
+            jobs.Add(new RecalibrationItem(job.Id, job.SensorId, job.State, job.From, job.To, job.Total, job.Published,
+                await recalibrations.CountCalibratedAsync(job, cancellationToken)));
+        }
 
         KafkaLagSnapshot? lag = null;
         string? kafkaError = null;
@@ -57,7 +64,7 @@ public sealed partial class PipelineStatus(
                 uncalibrated.OldestReceivedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
                 o.ReconcileGracePeriod.TotalSeconds,
                 o.ReconcileLookback.TotalSeconds),
-            recalibrations));
+            jobs));
     }
 
     public sealed record StatusBody(
@@ -67,7 +74,10 @@ public sealed partial class PipelineStatus(
         IReadOnlyList<DeadLetterCount> DeadLetters,
         string? KafkaError,
         UncalibratedItem Uncalibrated,
-        IReadOnlyList<RunningRecalibration> Recalibrations);
+        IReadOnlyList<RecalibrationItem> Recalibrations);
+
+    /// <summary>A running (publishing) or draining (waiting for its last calibrations) recalibration job.</summary>
+    public sealed record RecalibrationItem(long Id, string? SensorId, string State, DateTimeOffset From, DateTimeOffset To, long Total, long Published, long Calibrated);
 
     public sealed record DatabaseItem(string Mode);
 

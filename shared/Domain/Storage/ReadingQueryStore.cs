@@ -24,9 +24,6 @@ public sealed record ReadingRow(
 /// <summary>One rollup bucket of calibrated values.</summary>
 public sealed record RollupRow(DateTimeOffset Bucket, long Readings, double Min, double Max, double Avg);
 
-/// <summary>A recalibration job that is running (the <c>recalibration_job</c> table).</summary>
-public sealed record RunningRecalibration(string Id, string SensorId, string State, long? Published, long? Calibrated, long? Total);
-
 /// <summary>Rollup bucket widths and the relation that holds each.</summary>
 public enum RollupBucket
 {
@@ -159,37 +156,6 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
             ? $"timescaledb {version ?? "(extension missing)"}"
             : "plain";
     }
-
-    /// <summary>Running recalibration jobs; none when the <c>recalibration_job</c> table does not exist (yet).</summary>
-    public async Task<IReadOnlyList<RunningRecalibration>> RunningRecalibrationsAsync(CancellationToken cancellationToken)
-    {
-        var jobs = new List<RunningRecalibration>();
-        try
-        {
-            await using var command = dataSource.CreateCommand(
-                "select id, sensor_id, state, published, calibrated, total from recalibration_job where state = 'running' order by id");
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                jobs.Add(new RunningRecalibration(
-                    Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!,
-                    reader.GetString(1),
-                    reader.GetString(2),
-                    Long(reader, 3),
-                    Long(reader, 4),
-                    Long(reader, 5)));
-            }
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedTable)
-        {
-            // The recalibration schema is not migrated in this database: nothing can be running.
-        }
-
-        return jobs;
-    }
-
-    private static long? Long(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : Convert.ToInt64(reader.GetValue(ordinal), System.Globalization.CultureInfo.InvariantCulture);
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

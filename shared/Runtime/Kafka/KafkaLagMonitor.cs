@@ -7,10 +7,7 @@ using SensorPipeline.Functions.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Runtime.Kafka;
 
-/// <summary>Lag of one partition: log end offset − committed offset (earliest when nothing is committed).</summary>
-public sealed record PartitionLag(int Partition, long? Committed, long EarliestOffset, long LogEndOffset, long Lag);
-
-/// <summary>Lag of one function's consumer group on its topic.</summary>
+/// <summary>Lag of one function's consumer group on its topic (partitions: <see cref="PartitionLag"/>, as <see cref="KafkaLagReader"/> reports them).</summary>
 public sealed record ConsumerLag(string Function, string Group, string Topic, bool TopicExists, long Lag, IReadOnlyList<PartitionLag> Partitions);
 
 /// <summary>Messages in a dead-letter topic (high − low watermark over its partitions).</summary>
@@ -142,7 +139,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
                 var low = earliest.GetValueOrDefault(tp);
                 var high = latest.GetValueOrDefault(tp);
                 long? done = committed.TryGetValue(p, out var c) ? c : null;
-                return new PartitionLag(p, done, low, high, Math.Max(0, high - (done ?? low)));
+                return new PartitionLag(p, low, high, done, Math.Max(0, high - (done ?? low)));
             }).ToList();
             lags.Add(new ConsumerLag(function, group, topic, true, perPartition.Sum(p => p.Lag), perPartition));
         }

@@ -67,6 +67,12 @@ public sealed class StatusApiTests(TestServers servers) : IAsyncLifetime
               from generate_series(1, 7) g
             """);
 
+        // A running recalibration (nothing in this instance runs its producer).
+        await _ingestOnly.ExecuteAsync("""
+            insert into recalibration_job (sensor_id, from_time, to_time, reason, state, total)
+            values ('stuck', '2026-11-01T00:00:00Z', '2026-11-02T00:00:00Z', 'status test', 'running', 7)
+            """);
+
         var status = await Eventually.WaitForAsync(StatusAsync, s => Lag(s, "PersistRawReadings") == 301, TimeSpan.FromSeconds(30), "persist lag 301");
         var persist = Consumer(status, "PersistRawReadings");
         Assert.Equal(_settings["PersistRawGroup"], persist.GetProperty("group").GetString());
@@ -80,7 +86,12 @@ public sealed class StatusApiTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(0, Lag(status, "CalibrateHistorical"));
         Assert.Equal(_settings["RealtimeGroup"], Consumer(status, "CalibrateRealtime").GetProperty("group").GetString());
         Assert.Equal("plain", status.GetProperty("database").GetProperty("mode").GetString());
-        Assert.Empty(status.GetProperty("recalibrations").EnumerateArray());
+        var job = Assert.Single(status.GetProperty("recalibrations").EnumerateArray());
+        Assert.Equal("stuck", job.GetProperty("sensorId").GetString());
+        Assert.Equal("running", job.GetProperty("state").GetString());
+        Assert.Equal(7, job.GetProperty("total").GetInt64());
+        Assert.Equal(0, job.GetProperty("published").GetInt64());
+        Assert.Equal(0, job.GetProperty("calibrated").GetInt64());
         Assert.Equal(JsonValueKind.Null, status.GetProperty("kafkaError").ValueKind);
         var uncalibrated = status.GetProperty("uncalibrated");
         Assert.Equal(7, uncalibrated.GetProperty("count").GetInt64());
@@ -107,8 +118,8 @@ public sealed class StatusApiTests(TestServers servers) : IAsyncLifetime
                 s => Lag(s, "PersistRawReadings") == 0 && Lag(s, "CalibrateRealtime") == 0,
                 TimeSpan.FromSeconds(60), "persist and realtime lag 0");
             // Partitions with messages are committed up to their end (an empty one may have no commit).
-            Assert.All(Consumer(status, "PersistRawReadings").GetProperty("partitions").EnumerateArray().Where(p => p.GetProperty("logEndOffset").GetInt64() > 0),
-                p => Assert.Equal(p.GetProperty("logEndOffset").GetInt64(), p.GetProperty("committed").GetInt64()));
+            Assert.All(Consumer(status, "PersistRawReadings").GetProperty("partitions").EnumerateArray().Where(p => p.GetProperty("highWatermark").GetInt64() > 0),
+                p => Assert.Equal(p.GetProperty("highWatermark").GetInt64(), p.GetProperty("committed").GetInt64()));
             Assert.Equal(1, status.GetProperty("deadLetters").EnumerateArray()
                 .Single(d => d.GetProperty("topic").GetString() == rawTopic + ".deadletter").GetProperty("messages").GetInt64());
         }
@@ -119,6 +130,6 @@ public sealed class StatusApiTests(TestServers servers) : IAsyncLifetime
         var after = Consumer(status, "PersistRawReadings").GetProperty("partitions").EnumerateArray().ToList();
         Assert.Contains(after, p => p.GetProperty("committed").ValueKind == JsonValueKind.Number && p.GetProperty("lag").GetInt64() > 0);
         Assert.All(after.Where(p => p.GetProperty("committed").ValueKind == JsonValueKind.Number),
-            p => Assert.Equal(p.GetProperty("logEndOffset").GetInt64() - p.GetProperty("committed").GetInt64(), p.GetProperty("lag").GetInt64()));
+            p => Assert.Equal(p.GetProperty("highWatermark").GetInt64() - p.GetProperty("committed").GetInt64(), p.GetProperty("lag").GetInt64()));
     }
 }
