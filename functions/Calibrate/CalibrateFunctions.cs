@@ -9,6 +9,8 @@ public sealed class Calibrator(CalibrationStore store, TimeProvider time)
 {
     public async Task CalibrateAsync(IReadOnlyList<CalibrationRequest> batch, CancellationToken cancellationToken)
     {
+        using var activity = PipelineTracing.Calibrate.StartActivity("calibrate");
+        activity?.SetTag("messaging.batch.message_count", batch.Count);
         await store.CalibrateAsync(batch, cancellationToken);
         var now = time.GetUtcNow();
         PipelineTelemetry.ReadingsCalibrated.Add(batch.Count);

@@ -10,6 +10,8 @@ using SensorPipeline.Functions.Runtime.Http;
 using SensorPipeline.Functions.Runtime.Kafka;
 using SensorPipeline.Functions.Runtime.Timers;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+using SensorPipeline.Functions.Query;
 
 namespace SensorPipeline.Functions.Hosting;
 
@@ -56,6 +58,9 @@ public static class SensorPipelineApp
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready");
+        // Read API, health and metrics (issue 5): the lag gauge exists once its monitor does.
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.Services.GetRequiredService<KafkaLagMonitor>();
         return app;
     }
 
@@ -95,12 +100,16 @@ public static class SensorPipelineApp
             services.AddSingleton<IScheduleMonitor>(_ => new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(storage), hostId));
         }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddReadApi();
 
         var otel = services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics.AddMeter(RuntimeTelemetry.MeterName, PipelineTelemetry.MeterName));
+        otel.WithMetrics(metrics => metrics.AddPrometheusExporter())
+            .WithTracing(tracing => tracing.AddSource(PipelineTracing.SourceNames).AddSource("Microsoft.AspNetCore"));
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
             otel.WithMetrics(metrics => metrics.AddOtlpExporter());
+            otel.WithTracing(tracing => tracing.AddOtlpExporter());
         }
 
         return builder;

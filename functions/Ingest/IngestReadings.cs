@@ -49,10 +49,16 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, IOptions<Pi
             return Results.Json(new ErrorBody(errors), statusCode: StatusCodes.Status400BadRequest);
         }
 
+        // The request's trace travels with every reading (W3C traceparent header).
+        using var activity = PipelineTracing.Ingest.StartActivity("IngestReadings publish", System.Diagnostics.ActivityKind.Producer);
+        activity?.SetTag("messaging.destination.name", o.RawTopic);
+        activity?.SetTag("messaging.batch.message_count", readings.Count);
+        var traceParent = KafkaTracing.TraceParentOf(System.Diagnostics.Activity.Current);
+        IReadOnlyList<KeyValuePair<string, string>>? headers = traceParent is null ? null : [new(KafkaTracing.TraceParentHeader, traceParent)];
         var messages = new OutgoingMessage[readings.Count];
         for (var i = 0; i < readings.Count; i++)
         {
-            messages[i] = new OutgoingMessage(readings[i].SensorId, JsonSerializer.SerializeToUtf8Bytes(readings[i], PipelineJsonContext.Default.RawReadingMessage));
+            messages[i] = new OutgoingMessage(readings[i].SensorId, JsonSerializer.SerializeToUtf8Bytes(readings[i], PipelineJsonContext.Default.RawReadingMessage), headers);
         }
 
         try

@@ -294,7 +294,19 @@ internal sealed partial class KafkaTriggerListener(
             var started = Stopwatch.GetTimestamp();
             try
             {
-                invoker.InvokeAsync(function, argument, null, stoppingToken).GetAwaiter().GetResult();
+                using (var activity = KafkaTracing.StartInvocation(function, settings.Topic, settings.ConsumerConfig.GroupId, items, binder.IsBatched))
+                {
+                    try
+                    {
+                        invoker.InvokeAsync(function, argument, null, stoppingToken).GetAwaiter().GetResult();
+                    }
+                    catch (Exception e)
+                    {
+                        KafkaTracing.Failed(activity, e);
+                        throw;
+                    }
+                }
+
                 RuntimeTelemetry.InvocationDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("faas.name", function.Name));
                 RuntimeTelemetry.MessagesProcessed.Add(items.Count, new KeyValuePair<string, object?>("faas.name", function.Name));
                 return (Outcome.Done, null, attempts + 1);

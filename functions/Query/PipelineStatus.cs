@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Runtime.Kafka;
+
+namespace SensorPipeline.Functions.Query;
+
+/// <summary>
+/// <c>GET /api/status</c> (function key): the pipeline at a glance — consumer lag per function,
+/// group and topic (as KEDA computes it), dead-letter topic sizes, uncalibrated readings past the
+/// grace period, running recalibrations, and the database mode.
+/// </summary>
+public sealed partial class PipelineStatus(
+    KafkaLagMonitor kafka,
+    ReadingQueryStore queries,
+    RawReadingStore raw,
+    RecalibrationStore recalibrations,
+    IOptions<PipelineOptions> options,
+    TimeProvider time,
+    ILogger<PipelineStatus> logger)
+{
+    [Function("GetStatus")]
+    public async Task<IResult> RunAsync(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "status")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        using var activity = PipelineTracing.Query.StartActivity("GetStatus");
+        var lagTask = kafka.ReadAsync(cancellationToken);
+        var o = options.Value;
+        var mode = await queries.DatabaseModeAsync(cancellationToken);
+        // Limit 0: only the count and the oldest receive time, no page of readings.
+        var uncalibrated = await raw.FindUncalibratedAsync(o.ReconcileGracePeriod, o.ReconcileLookback, 0, cancellationToken);
+        var jobs = new List<RecalibrationItem>();
+        foreach (var job in await recalibrations.ListActiveAsync(cancellationToken))
+        {
+            // Few jobs run at once: one count per job is cheap.
+            jobs.Add(new RecalibrationItem(job.Id, job.SensorId, job.State, job.From, job.To, job.Total, job.Published,
+                await recalibrations.CountCalibratedAsync(job, cancellationToken)));
+        }
+
+        KafkaLagSnapshot? lag = null;
+        string? kafkaError = null;
+        try
+        {
+            lag = await lagTask;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogKafkaFailed(logger, e.Message);
+            kafkaError = $"{e.GetType().Name}: {e.Message}";
+        }
+
+        var now = time.GetUtcNow();
+        return Results.Json(new StatusBody(
+            now,
+            new DatabaseItem(mode),
+            lag?.Consumers ?? [],
+            lag?.DeadLetters ?? [],
+            kafkaError,
+            new UncalibratedItem(
+                uncalibrated.Total,
+                uncalibrated.OldestReceivedAt,
+                uncalibrated.OldestReceivedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
+                o.ReconcileGracePeriod.TotalSeconds,
+                o.ReconcileLookback.TotalSeconds),
+            jobs));
+    }
+
+    public sealed record StatusBody(
+        DateTimeOffset GeneratedAt,
+        DatabaseItem Database,
+        IReadOnlyList<ConsumerLag> Consumers,
+        IReadOnlyList<DeadLetterCount> DeadLetters,
+        string? KafkaError,
+        UncalibratedItem Uncalibrated,
+        IReadOnlyList<RecalibrationItem> Recalibrations);
+
+    /// <summary>A running (publishing) or draining (waiting for its last calibrations) recalibration job.</summary>
+    public sealed record RecalibrationItem(long Id, string? SensorId, string State, DateTimeOffset From, DateTimeOffset To, long Total, long Published, long Calibrated);
+
+    public sealed record DatabaseItem(string Mode);
+
+    /// <summary>Readings received between lookback and grace period ago with no calibrated value.</summary>
+    public sealed record UncalibratedItem(long Count, DateTimeOffset? OldestReceivedAt, double OldestAgeSeconds, double GracePeriodSeconds, double LookbackSeconds);
+
+    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Status: reading Kafka lag failed: {Reason}")]
+    private static partial void LogKafkaFailed(ILogger logger, string reason);
+}
