@@ -17,6 +17,7 @@ namespace SensorPipeline.Functions.Reconcile;
 /// </summary>
 public sealed partial class RecalibrationProducer(
     RecalibrationStore jobs,
+    RollupRefresher rollups,
     KafkaPublisher publisher,
     KafkaLagReader lagReader,
     IOptions<PipelineOptions> options,
@@ -29,6 +30,8 @@ public sealed partial class RecalibrationProducer(
     {
         foreach (var done in await jobs.CompleteDrainedAsync(options.Value.RecalibrationDrainTimeout, cancellationToken))
         {
+            // Continuous aggregates (TimescaleDB) of the recalculated range are stale until refreshed.
+            await rollups.RefreshRollupsAsync(done.From, done.To, cancellationToken);
             LogCompleted(logger, done.Id, done.Published);
         }
 
