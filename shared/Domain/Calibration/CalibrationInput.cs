@@ -12,50 +12,33 @@ public sealed record CalibrationInput(double Gain, double Offset, DateTimeOffset
     public static (CalibrationInput? Input, IReadOnlyList<ReadingError> Errors) Parse(ReadOnlyMemory<byte> body)
     {
         var errors = new List<ReadingError>();
-        JsonDocument document;
-        try
+        using var document = JsonObjectInput.Parse(body, Known, "{\"gain\": 0.98, \"offset\": 2.5, \"validFrom\": \"2026-01-01T00:00:00Z\"}", errors);
+        if (document is null)
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
-        }
-        catch (JsonException e)
-        {
-            return (null, [new ReadingError(null, null, $"The body is not valid JSON: {e.Message}")]);
+            return (null, errors);
         }
 
-        using (document)
+        var root = document.RootElement;
+        var gain = Number(root, "gain", errors);
+        if (gain == 0)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (null, [new ReadingError(null, null, "The body must be an object: {\"gain\": 0.98, \"offset\": 2.5, \"validFrom\": \"2026-01-01T00:00:00Z\"}.")]);
-            }
-
-            foreach (var property in root.EnumerateObject().Where(p => !Known.Contains(p.Name)))
-            {
-                errors.Add(new ReadingError(null, property.Name, "Unknown field. Allowed: gain, offset, validFrom."));
-            }
-
-            var gain = Number(root, "gain", errors);
-            if (gain == 0)
-            {
-                errors.Add(new ReadingError(null, "gain", "Must not be 0."));
-            }
-
-            var offset = Number(root, "offset", errors);
-            DateTimeOffset validFrom = default;
-            if (!root.TryGetProperty("validFrom", out var from))
-            {
-                errors.Add(new ReadingError(null, "validFrom", "Required."));
-            }
-            else if (from.ValueKind != JsonValueKind.String || !ReadingRequestParser.TryParseTime(from.GetString()!, out validFrom))
-            {
-                errors.Add(new ReadingError(null, "validFrom", "Must be an ISO-8601 timestamp with an offset, e.g. 2026-01-01T00:00:00Z."));
-            }
-
-            return errors.Count > 0 || gain is null || offset is null
-                ? (null, errors)
-                : (new CalibrationInput(gain.Value, offset.Value, validFrom), errors);
+            errors.Add(new ReadingError(null, "gain", "Must not be 0."));
         }
+
+        var offset = Number(root, "offset", errors);
+        DateTimeOffset validFrom = default;
+        if (!root.TryGetProperty("validFrom", out var from))
+        {
+            errors.Add(new ReadingError(null, "validFrom", "Required."));
+        }
+        else if (from.ValueKind != JsonValueKind.String || !ReadingRequestParser.TryParseTime(from.GetString()!, out validFrom))
+        {
+            errors.Add(new ReadingError(null, "validFrom", "Must be an ISO-8601 timestamp with an offset, e.g. 2026-01-01T00:00:00Z."));
+        }
+
+        return errors.Count > 0 || gain is null || offset is null
+            ? (null, errors)
+            : (new CalibrationInput(gain.Value, offset.Value, validFrom), errors);
     }
 
     private static double? Number(JsonElement root, string name, List<ReadingError> errors)

@@ -10,42 +10,29 @@ public sealed record RecalibrationInput(string? SensorId, DateTimeOffset From, D
 
     public static (RecalibrationInput? Input, IReadOnlyList<ReadingError> Errors) Parse(ReadOnlyMemory<byte> body)
     {
-        JsonDocument document;
-        try
+        var errors = new List<ReadingError>();
+        using var document = JsonObjectInput.Parse(body, Known, "{\"sensorId\": \"...\", \"from\": \"...\", \"to\": \"...\"}", errors);
+        if (document is null)
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 4 });
-        }
-        catch (JsonException e)
-        {
-            return (null, [new ReadingError(null, null, $"The body is not valid JSON: {e.Message}")]);
+            return (null, errors);
         }
 
-        using (document)
+        var root = document.RootElement;
+        string? sensorId = null;
+        if (root.TryGetProperty("sensorId", out var sensor) && sensor.ValueKind != JsonValueKind.Null &&
+            (sensor.ValueKind != JsonValueKind.String || !ReadingRequestParser.IsValidSensorId(sensorId = sensor.GetString())))
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return (null, [new ReadingError(null, null, "The body must be an object: {\"sensorId\": \"...\", \"from\": \"...\", \"to\": \"...\"}.")]);
-            }
-
-            var errors = root.EnumerateObject().Where(p => !Known.Contains(p.Name))
-                .Select(p => new ReadingError(null, p.Name, "Unknown field. Allowed: sensorId, from, to.")).ToList();
-            string? sensorId = null;
-            if (root.TryGetProperty("sensorId", out var sensor) && sensor.ValueKind != JsonValueKind.Null &&
-                (sensor.ValueKind != JsonValueKind.String || !ReadingRequestParser.IsValidSensorId(sensorId = sensor.GetString())))
-            {
-                errors.Add(new ReadingError(null, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':' (omit it for every sensor)."));
-            }
-
-            var from = Time(root, "from", errors);
-            var to = Time(root, "to", errors);
-            if (from is not null && to is not null && from >= to)
-            {
-                errors.Add(new ReadingError(null, "to", "Must be after from."));
-            }
-
-            return errors.Count > 0 ? (null, errors) : (new RecalibrationInput(sensorId, from!.Value, to!.Value), errors);
+            errors.Add(new ReadingError(null, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':' (omit it for every sensor)."));
         }
+
+        var from = Time(root, "from", errors);
+        var to = Time(root, "to", errors);
+        if (from is not null && to is not null && from >= to)
+        {
+            errors.Add(new ReadingError(null, "to", "Must be after from."));
+        }
+
+        return errors.Count > 0 ? (null, errors) : (new RecalibrationInput(sensorId, from!.Value, to!.Value), errors);
     }
 
     private static DateTimeOffset? Time(JsonElement root, string name, List<ReadingError> errors)
