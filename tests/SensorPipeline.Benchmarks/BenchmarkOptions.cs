@@ -21,6 +21,8 @@ internal sealed class BenchmarkOptions
     public string? AppDll { get; private set; }
     public int Port { get; private set; }
     public bool ShowHelp { get; private set; }
+    /// <summary>Extra settings for the app (experiments only; printed with the results).</summary>
+    public Dictionary<string, string> AppSettings { get; } = [];
 
     public const string Usage = """
         SensorPipeline end-to-end benchmark: starts the app (a separate process) on an embedded
@@ -43,6 +45,8 @@ internal sealed class BenchmarkOptions
           --kafka SERVERS      use these bootstrap servers instead of the mock cluster (topics must exist)
           --app PATH           SensorPipeline.Functions.dll to run [the build output of functions/]
           --port N             HTTP port for the app [a free one]
+          --app-setting K=V    an extra setting (environment variable) for the app, repeatable; for
+                               experiments such as AzureFunctionsJobHost__extensions__kafka__maxBatchSize=2000
         The last line printed is:
           RESULT e2e_per_s=<n> copy_per_s=<n> ratio=<x> p50_ms=<n> p95_ms=<n> p99_ms=<n> rss_mb=<n>
         """;
@@ -82,6 +86,16 @@ internal sealed class BenchmarkOptions
                 case "--kafka": o.Kafka = Value(); break;
                 case "--app": o.AppDll = Path.GetFullPath(Value()); break;
                 case "--port": o.Port = Int(1, 65535); break;
+                case "--app-setting":
+                    var setting = Value();
+                    var eq = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (eq <= 0)
+                    {
+                        throw new ArgumentException("--app-setting takes NAME=VALUE.");
+                    }
+
+                    o.AppSettings[setting[..eq]] = setting[(eq + 1)..];
+                    break;
                 case "-h" or "--help": o.ShowHelp = true; break;
                 default: throw new ArgumentException($"Unknown option {name}.");
             }
