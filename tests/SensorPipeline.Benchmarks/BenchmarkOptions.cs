@@ -15,6 +15,8 @@ internal sealed class BenchmarkOptions
     public TimeSpan DrainTimeout { get; private set; } = TimeSpan.FromSeconds(60);
     public long MaxReadings { get; private set; } = 50_000_000;
     public int CopyRows { get; private set; } = 1_000_000;
+    /// <summary>Most readings accepted but not yet through the pipeline (Kafka lag) before clients wait; 0 = no bound.</summary>
+    public long MaxBacklog { get; private set; } = 100_000;
     public int Partitions { get; private set; } = 4;
     public string? Postgres { get; private set; }
     public string? Kafka { get; private set; }
@@ -35,6 +37,10 @@ internal sealed class BenchmarkOptions
           --batch N            readings per request [500]
           --clients N          concurrent HTTP clients [8]
           --rate N             target readings/s over all clients; 0 = flat out [0]
+          --max-backlog N      clients wait while more readings than this are accepted but not yet
+                               through the pipeline (Kafka lag of persist-raw + calibrate-realtime);
+                               keeps a flat-out run within the mock broker's retention; 0 = unbounded,
+                               which measures HTTP ingest alone and loses readings on the mock [100000]
           --warmup S           warm-up seconds, not measured [15]
           --duration S         steady-phase seconds, measured [60]
           --drain-timeout S    seconds to wait for the steady phase's readings to be calibrated [60]
@@ -81,6 +87,7 @@ internal sealed class BenchmarkOptions
                 case "--drain-timeout": o.DrainTimeout = Seconds(0, 600); break;
                 case "--max-readings": o.MaxReadings = long.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--copy-rows": o.CopyRows = Int(0, 20_000_000); break;
+                case "--max-backlog": o.MaxBacklog = long.Parse(Value(), CultureInfo.InvariantCulture); break;
                 case "--partitions": o.Partitions = Int(1, 64); break;
                 case "--postgres": o.Postgres = Value(); break;
                 case "--kafka": o.Kafka = Value(); break;

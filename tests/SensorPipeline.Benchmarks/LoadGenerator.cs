@@ -25,8 +25,11 @@ internal sealed class LoadGenerator
     private long _steadyStart = long.MaxValue;
     private long _steadyEnd = long.MaxValue;
 
-    public LoadGenerator(BenchmarkOptions options, int port, string sensorPrefix)
+    private readonly BacklogMonitor? _backlog;
+
+    public LoadGenerator(BenchmarkOptions options, int port, string sensorPrefix, BacklogMonitor? backlog)
     {
+        _backlog = backlog;
         _options = options;
         _url = new Uri($"http://127.0.0.1:{port}/api/readings");
         _sensorIds = Enumerable.Range(0, options.Sensors).Select(i => $"{sensorPrefix}{i:D6}").ToArray();
@@ -97,6 +100,24 @@ internal sealed class LoadGenerator
                         break;
                     }
                 }
+            }
+
+            // Backpressure the pipeline itself does not give: wait while too much is in flight.
+            while (_backlog is not null && _backlog.Backlog > _options.MaxBacklog && !stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(5, stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                break;
             }
 
             WriteBatch(buffer);

@@ -51,6 +51,7 @@ EmbeddedPostgres? postgres = null;
 MockKafkaCluster? kafka = null;
 AppProcess? app = null;
 NpgsqlDataSource? db = null;
+BacklogMonitor? backlog = null;
 try
 {
     string connectionString;
@@ -107,7 +108,8 @@ try
     var postmaster = postgres is null ? (int?)null : int.Parse(File.ReadLines(Path.Combine(postgres.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
 
     // Load: warm-up, then the steady phase.
-    var load = new LoadGenerator(options, app.Port, sensorPrefix);
+    backlog = options.MaxBacklog > 0 ? new BacklogMonitor(bootstrap) : null;
+    var load = new LoadGenerator(options, app.Port, sensorPrefix, backlog);
     using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(token);
     var clients = load.RunAsync(stopLoad.Token, token);
     Console.WriteLine($"  warm-up {options.Warmup.TotalSeconds:0} s...");
@@ -130,6 +132,12 @@ try
     var loadAtEnd = ProcStats.LoadAverage();
     await stopLoad.CancelAsync();
     var stats = await clients;
+    var maxBacklog = backlog?.MaxBacklog;
+    if (backlog is not null)
+    {
+        await backlog.DisposeAsync();
+        backlog = null;
+    }
 
     var (calibratedSteady, calibratedBuckets) = await measurements.CalibratedInWindowAsync(steadyFrom, steadyTo, token);
 
@@ -207,6 +215,8 @@ try
     var pipelineCpu = appCpu + pgCpu + ownCpu;
     Row("all CPU per 1,000 readings", $"{pipelineCpu / processed * 1000 * 1000:N1} ms", $"app + PostgreSQL + this process (mock broker, HTTP clients); {Environment.ProcessorCount} cores would allow ~{Environment.ProcessorCount / (pipelineCpu / processed):N0} readings/s at this cost");
 
+    Row("pipeline backlog (Kafka lag), max", maxBacklog is null ? "unbounded" : $"{maxBacklog:N0}", maxBacklog is null ? "not watched: clients never wait" : $"clients wait above {options.MaxBacklog:N0}");
+
     if (appExitedEarly)
     {
         Console.WriteLine("WARNING: the app exited during the run; see its log.");
@@ -240,6 +250,11 @@ catch (OperationCanceledException) when (token.IsCancellationRequested)
 }
 finally
 {
+    if (backlog is not null)
+    {
+        await backlog.DisposeAsync();
+    }
+
     if (app is not null)
     {
         await app.DisposeAsync();
