@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -26,22 +27,46 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, IOptions<Pi
             return Results.Json(new ErrorBody([new ReadingError(null, null, "Content-Type must be application/json.")]), statusCode: StatusCodes.Status415UnsupportedMediaType);
         }
 
-        ReadOnlyMemory<byte> body;
+        var o = options.Value;
+        IReadOnlyList<RawReadingMessage> readings;
+        IReadOnlyList<ReadingError> errors;
+        // The body goes into a pooled buffer: the parser copies out what it keeps.
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and <= 4 * 1024 * 1024 ? (int)request.ContentLength + 1 : 16 * 1024);
         try
         {
-            using var buffer = new MemoryStream(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength : 4096);
-            await request.Body.CopyToAsync(buffer, cancellationToken);
-            body = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew);
+            (readings, errors) = ReadingRequestParser.Parse(buffer.AsMemory(0, length), limits, time.GetUtcNow());
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
             return Results.Json(new ErrorBody([new ReadingError(null, null, "The body is larger than the limit (host.json http.maxRequestBodySize).")]), statusCode: StatusCodes.Status413PayloadTooLarge);
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
 
-        var o = options.Value;
-        var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew);
-        var (readings, errors) = ReadingRequestParser.Parse(body, limits, time.GetUtcNow());
         if (errors.Count > 0)
         {
             PipelineTelemetry.ReadingsRejected.Add(1);

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
@@ -22,149 +24,280 @@ public sealed record ReadingLimits(int MaxReadingsPerRequest, double MinValue, d
 /// Parses the body of <c>POST /api/readings</c>: one reading object or an array of them. Every
 /// problem is reported by index and field; a request with any problem yields no readings.
 /// </summary>
+/// <remarks>
+/// One forward pass with <see cref="Utf8JsonReader"/> (no document tree): field names are compared
+/// as UTF-8, timestamps are checked and parsed from a stack buffer, and consecutive readings of the
+/// same sensor share one string. Malformed JSON anywhere rejects the body with one error, as a
+/// document parse would.
+/// </remarks>
 public static partial class ReadingRequestParser
 {
-    private static readonly HashSet<string> KnownFields = new(StringComparer.Ordinal) { "sensorId", "recordedAt", "value", "source" };
+    private const int MaxDepth = 8;
+    private const string AllowedFields = "Unknown field. Allowed: sensorId, recordedAt, value, source.";
 
     public static (IReadOnlyList<RawReadingMessage> Readings, IReadOnlyList<ReadingError> Errors) Parse(
         ReadOnlyMemory<byte> body, ReadingLimits limits, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(limits);
         var errors = new List<ReadingError>();
-        JsonDocument document;
+        List<RawReadingMessage> readings;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 8 });
+            var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = MaxDepth });
+            if (!reader.Read())
+            {
+                // Empty or whitespace only: the same message a document parse gives.
+                throw new JsonException("The input does not contain any JSON tokens. Expected the input to start with a valid JSON token, while isFinalBlock is true.");
+            }
+
+            var state = new State(limits, now);
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    readings = new List<RawReadingMessage>(1);
+                    ParseOne(ref reader, null, ref state, readings, errors);
+                    break;
+                case JsonTokenType.StartArray:
+                    // A rough capacity from the body's size (about 70 bytes per reading).
+                    readings = new List<RawReadingMessage>(Math.Clamp(body.Length / 70, 1, limits.MaxReadingsPerRequest));
+                    var count = 0;
+                    while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                    {
+                        if (count < limits.MaxReadingsPerRequest)
+                        {
+                            if (reader.TokenType == JsonTokenType.StartObject)
+                            {
+                                ParseOne(ref reader, count, ref state, readings, errors);
+                            }
+                            else
+                            {
+                                errors.Add(new ReadingError(count, null, "A reading must be a JSON object."));
+                                reader.Skip();
+                            }
+                        }
+                        else
+                        {
+                            // Over the limit: only the count matters now, but the JSON must still be valid.
+                            reader.Skip();
+                        }
+
+                        count++;
+                    }
+
+                    if (count == 0)
+                    {
+                        errors.Clear();
+                        errors.Add(new ReadingError(null, null, "The array has no readings."));
+                    }
+                    else if (count > limits.MaxReadingsPerRequest)
+                    {
+                        errors.Clear();
+                        errors.Add(new ReadingError(null, null, $"The array has {count} readings; at most {limits.MaxReadingsPerRequest} are accepted per request."));
+                    }
+
+                    break;
+                default:
+                    readings = [];
+                    reader.Skip();
+                    errors.Add(new ReadingError(null, null, "The body must be a reading object or an array of readings."));
+                    break;
+            }
+
+            // Anything after the root value is malformed JSON (the reader throws on it).
+            while (reader.Read())
+            {
+            }
         }
         catch (JsonException e)
         {
             return ([], [new ReadingError(null, null, $"The body is not valid JSON: {e.Message}")]);
         }
 
-        using (document)
-        {
-            var root = document.RootElement;
-            var readings = new List<RawReadingMessage>();
-            switch (root.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    ParseOne(root, null, limits, now, readings, errors);
-                    break;
-                case JsonValueKind.Array:
-                    var count = root.GetArrayLength();
-                    if (count == 0)
-                    {
-                        errors.Add(new ReadingError(null, null, "The array has no readings."));
-                    }
-                    else if (count > limits.MaxReadingsPerRequest)
-                    {
-                        errors.Add(new ReadingError(null, null, $"The array has {count} readings; at most {limits.MaxReadingsPerRequest} are accepted per request."));
-                    }
-                    else
-                    {
-                        var index = 0;
-                        foreach (var element in root.EnumerateArray())
-                        {
-                            ParseOne(element, index++, limits, now, readings, errors);
-                        }
-                    }
-
-                    break;
-                default:
-                    errors.Add(new ReadingError(null, null, "The body must be a reading object or an array of readings."));
-                    break;
-            }
-
-            return errors.Count > 0 ? ([], errors) : (readings, errors);
-        }
+        return errors.Count > 0 ? ([], errors) : (readings, errors);
     }
 
-    private static void ParseOne(JsonElement element, int? index, ReadingLimits limits, DateTimeOffset now, List<RawReadingMessage> readings, List<ReadingError> errors)
+    /// <summary>What is kept across the readings of one request.</summary>
+    private struct State(ReadingLimits limits, DateTimeOffset now)
     {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            errors.Add(new ReadingError(index, null, "A reading must be a JSON object."));
-            return;
-        }
+        public readonly ReadingLimits Limits = limits;
+        public readonly DateTimeOffset Now = now;
+        public readonly DateTimeOffset Latest = now + limits.MaxFutureSkew;
+        /// <summary>The previous reading's sensor id: a batch is usually one sensor's readings.</summary>
+        public string? LastSensorId;
+    }
 
+    /// <summary>Reads one object (the reader is on its StartObject) and validates it as a reading.</summary>
+    private static void ParseOne(ref Utf8JsonReader reader, int? index, ref State state, List<RawReadingMessage> readings, List<ReadingError> errors)
+    {
         var before = errors.Count;
-        foreach (var property in element.EnumerateObject())
+        List<ReadingError>? unknown = null;
+        // What each known field held; the last occurrence of a field wins, as with a document.
+        JsonTokenType sensorKind = JsonTokenType.None, timeKind = JsonTokenType.None, valueKind = JsonTokenType.None, sourceKind = JsonTokenType.None;
+        string? sensorId = null;
+        var sensorValid = false;
+        var timeValid = false;
+        DateTimeOffset recordedAt = default;
+        double value = 0;
+        var valueParsed = false;
+        string? source = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (!KnownFields.Contains(property.Name))
+            var field = Field(ref reader);
+            var unknownName = field == KnownField.Unknown ? reader.GetString() : null;
+            if (!reader.Read())
             {
-                errors.Add(new ReadingError(index, property.Name, "Unknown field. Allowed: sensorId, recordedAt, value, source."));
+                break;
             }
+
+            switch (field)
+            {
+                case KnownField.SensorId:
+                    sensorKind = reader.TokenType;
+                    if (sensorKind == JsonTokenType.String)
+                    {
+                        sensorValid = TryReadSensorId(ref reader, ref state.LastSensorId, out sensorId);
+                    }
+
+                    break;
+                case KnownField.RecordedAt:
+                    timeKind = reader.TokenType;
+                    if (timeKind == JsonTokenType.String)
+                    {
+                        timeValid = TryReadTime(ref reader, out recordedAt);
+                    }
+
+                    break;
+                case KnownField.Value:
+                    valueKind = reader.TokenType;
+                    valueParsed = valueKind == JsonTokenType.Number && reader.TryGetDouble(out value);
+                    break;
+                case KnownField.Source:
+                    sourceKind = reader.TokenType;
+                    source = sourceKind == JsonTokenType.String ? reader.GetString() : null;
+                    break;
+                default:
+                    (unknown ??= []).Add(new ReadingError(index, unknownName, AllowedFields));
+                    break;
+            }
+
+            reader.Skip();
         }
 
-        string? sensorId = null;
-        if (!element.TryGetProperty("sensorId", out var sensorElement))
+        if (unknown is not null)
+        {
+            errors.AddRange(unknown);
+        }
+
+        if (sensorKind == JsonTokenType.None)
         {
             errors.Add(new ReadingError(index, "sensorId", "Required."));
         }
-        else if (sensorElement.ValueKind != JsonValueKind.String)
+        else if (sensorKind != JsonTokenType.String)
         {
             errors.Add(new ReadingError(index, "sensorId", "Must be a string."));
         }
-        else if (!SensorIdPattern().IsMatch(sensorId = sensorElement.GetString()!))
+        else if (!sensorValid)
         {
             errors.Add(new ReadingError(index, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'."));
         }
 
-        DateTimeOffset recordedAt = default;
-        if (!element.TryGetProperty("recordedAt", out var timeElement))
+        if (timeKind == JsonTokenType.None)
         {
             errors.Add(new ReadingError(index, "recordedAt", "Required."));
         }
-        else if (timeElement.ValueKind != JsonValueKind.String)
+        else if (timeKind != JsonTokenType.String)
         {
             errors.Add(new ReadingError(index, "recordedAt", "Must be an ISO-8601 string with an offset, e.g. 2026-11-23T10:00:00Z."));
         }
-        else if (!TryParseTime(timeElement.GetString()!, out recordedAt))
+        else if (!timeValid)
         {
             errors.Add(new ReadingError(index, "recordedAt", "Must be an ISO-8601 timestamp with an offset (Z or ±hh:mm), e.g. 2026-11-23T10:00:00Z."));
         }
-        else if (recordedAt > now + limits.MaxFutureSkew)
+        else if (recordedAt > state.Latest)
         {
-            errors.Add(new ReadingError(index, "recordedAt", $"Is more than {limits.MaxFutureSkew.TotalSeconds:0} s in the future."));
+            errors.Add(new ReadingError(index, "recordedAt", $"Is more than {state.Limits.MaxFutureSkew.TotalSeconds:0} s in the future."));
         }
 
-        double value = 0;
-        if (!element.TryGetProperty("value", out var valueElement))
+        if (valueKind == JsonTokenType.None)
         {
             errors.Add(new ReadingError(index, "value", "Required."));
         }
-        else if (valueElement.ValueKind != JsonValueKind.Number)
+        else if (valueKind != JsonTokenType.Number)
         {
             errors.Add(new ReadingError(index, "value", "Must be a JSON number."));
         }
-        else if (!valueElement.TryGetDouble(out value) || !double.IsFinite(value))
+        else if (!valueParsed || !double.IsFinite(value))
         {
             errors.Add(new ReadingError(index, "value", "Must be a finite number."));
         }
-        else if (value < limits.MinValue || value > limits.MaxValue)
+        else if (value < state.Limits.MinValue || value > state.Limits.MaxValue)
         {
-            errors.Add(new ReadingError(index, "value", string.Create(CultureInfo.InvariantCulture, $"Must be between {limits.MinValue} and {limits.MaxValue}.")));
+            errors.Add(new ReadingError(index, "value", string.Create(CultureInfo.InvariantCulture, $"Must be between {state.Limits.MinValue} and {state.Limits.MaxValue}.")));
         }
 
-        string? source = null;
-        if (element.TryGetProperty("source", out var sourceElement) && sourceElement.ValueKind != JsonValueKind.Null)
+        if (sourceKind is not JsonTokenType.None and not JsonTokenType.Null &&
+            (sourceKind != JsonTokenType.String || source!.Length > 128 || source.AsSpan().ContainsAnyInRange('\u0000', '\u001f') || source.AsSpan().ContainsAnyInRange('\u007f', '\u009f')))
         {
-            if (sourceElement.ValueKind != JsonValueKind.String || (source = sourceElement.GetString()!).Length > 128 || source.Any(char.IsControl))
-            {
-                errors.Add(new ReadingError(index, "source", "Must be a string of at most 128 printable characters."));
-            }
+            errors.Add(new ReadingError(index, "source", "Must be a string of at most 128 printable characters."));
         }
 
         if (errors.Count == before)
         {
-            readings.Add(new RawReadingMessage { SensorId = sensorId!, RecordedAt = recordedAt, Value = value, ReceivedAt = now, Source = source });
+            readings.Add(new RawReadingMessage { SensorId = sensorId!, RecordedAt = recordedAt, Value = value, ReceivedAt = state.Now, Source = source });
         }
     }
 
-    /// <summary>1–64 of letters, digits, '-', '_', '.', ':'.</summary>
-    public static bool IsValidSensorId(string? sensorId) => sensorId is not null && SensorIdPattern().IsMatch(sensorId);
+    private enum KnownField { Unknown, SensorId, RecordedAt, Value, Source }
 
-    /// <summary>An ISO-8601 timestamp that states its offset (Z or ±hh:mm).</summary>
+    private static KnownField Field(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("sensorId"u8) ? KnownField.SensorId :
+        reader.ValueTextEquals("recordedAt"u8) ? KnownField.RecordedAt :
+        reader.ValueTextEquals("value"u8) ? KnownField.Value :
+        reader.ValueTextEquals("source"u8) ? KnownField.Source :
+        KnownField.Unknown;
+
+    /// <summary>1-64 of [A-Za-z0-9_.:-]; reuses the previous reading's string when it is the same id.</summary>
+    private static bool TryReadSensorId(ref Utf8JsonReader reader, ref string? last, out string? sensorId)
+    {
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            var raw = reader.ValueSpan;
+            if (last is not null && raw.Length == last.Length && Ascii.Equals(raw, last))
+            {
+                sensorId = last;
+                return true;
+            }
+
+            if (raw.Length is < 1 or > 64 || raw.ContainsAnyExcept(SensorIdBytes))
+            {
+                sensorId = null;
+                return false;
+            }
+
+            sensorId = last = Encoding.ASCII.GetString(raw);
+            return true;
+        }
+
+        // Escaped (e.g. \u0041): check the unescaped text.
+        var text = reader.GetString()!;
+        if (text.Length is < 1 or > 64 || text.AsSpan().ContainsAnyExcept(SensorIdChars))
+        {
+            sensorId = null;
+            return false;
+        }
+
+        sensorId = last = text;
+        return true;
+    }
+
+    private static readonly SearchValues<byte> SensorIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"u8);
+    private static readonly SearchValues<char> SensorIdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-");
+
+    /// <summary>1–64 of letters, digits, '-', '_', '.', ':' (the rule readings are held to).</summary>
+    public static bool IsValidSensorId(string? sensorId) =>
+        sensorId is { Length: >= 1 and <= 64 } && !sensorId.AsSpan().ContainsAnyExcept(SensorIdChars);
+
+    /// <summary>An ISO-8601 timestamp that states its offset (Z or ±hh:mm), as readings' recordedAt.</summary>
     public static bool TryParseTime(string text, out DateTimeOffset value)
     {
         value = default;
@@ -172,8 +305,39 @@ public static partial class ReadingRequestParser
                DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out value);
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9_.:-]{1,64}\z")]
-    private static partial Regex SensorIdPattern();
+    /// <summary>An ISO-8601 timestamp with an offset, read without allocating.</summary>
+    private static bool TryReadTime(ref Utf8JsonReader reader, out DateTimeOffset value)
+    {
+        value = default;
+        // The longest valid form, 2026-11-23T10:00:00.1234567+01:00, has 33 characters.
+        Span<char> buffer = stackalloc char[40];
+        int length;
+        if (!reader.ValueIsEscaped && !reader.HasValueSequence)
+        {
+            var raw = reader.ValueSpan;
+            if (raw.Length > buffer.Length)
+            {
+                return false;
+            }
+
+            length = Encoding.UTF8.GetChars(raw, buffer);
+        }
+        else
+        {
+            var text = reader.GetString()!;
+            if (text.Length > buffer.Length)
+            {
+                return false;
+            }
+
+            length = text.Length;
+            text.CopyTo(buffer);
+        }
+
+        var chars = buffer[..length];
+        return IsoWithOffset().IsMatch(chars) &&
+               DateTimeOffset.TryParse(chars, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out value);
+    }
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|z|[+-]\d{2}:\d{2})\z")]
     private static partial Regex IsoWithOffset();

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
@@ -47,6 +48,10 @@ public sealed partial class KafkaPublisher : IDisposable
             BatchNumMessages = 10_000,
             QueueBufferingMaxMessages = 500_000,
             ClientId = "sensorpipeline-producer",
+            // Only the error is read from a delivery report: do not marshal key, value, timestamp
+            // and headers back from the native message for every one.
+            DeliveryReportFields = "status",
+            SocketNagleDisable = true,
         });
         _producer = new ProducerBuilder<byte[], byte[]>(config)
             .SetErrorHandler((_, error) => LogProducerError(_logger, error.Code, error.Reason))
@@ -65,12 +70,28 @@ public sealed partial class KafkaPublisher : IDisposable
         }
 
         var tracker = new DeliveryTracker(messages.Count);
-        foreach (var message in messages)
+        string? lastKey = null;
+        byte[]? lastKeyBytes = null;
+        for (var i = 0; i < messages.Count; i++)
         {
+            var message = messages[i];
+            // Consecutive messages often share a key (a batch of one sensor): encode it once.
+            var key = message.RawKey;
+            if (key is null && message.Key is not null)
+            {
+                if (!string.Equals(message.Key, lastKey, StringComparison.Ordinal))
+                {
+                    lastKey = message.Key;
+                    lastKeyBytes = Encoding.UTF8.GetBytes(message.Key);
+                }
+
+                key = lastKeyBytes;
+            }
+
             var kafkaMessage = new Message<byte[], byte[]>
             {
-                Key = message.RawKey ?? (message.Key is null ? null! : Encoding.UTF8.GetBytes(message.Key)),
-                Value = message.Value.ToArray(),
+                Key = key!,
+                Value = WholeArray(message.Value),
             };
             if (message.Headers is { Count: > 0 } headers)
             {
@@ -107,6 +128,12 @@ public sealed partial class KafkaPublisher : IDisposable
             throw new PublishFailedException(topic, tracker.Failed, messages.Count, tracker.FirstError!);
         }
     }
+
+    /// <summary>The value's own array when it spans all of one (no copy), else a copy.</summary>
+    private static byte[] WholeArray(ReadOnlyMemory<byte> value) =>
+        MemoryMarshal.TryGetArray(value, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
+            ? segment.Array
+            : value.ToArray();
 
     /// <summary>Waits until every queued message was delivered or failed.</summary>
     public void Flush(TimeSpan timeout) => _producer.Flush(timeout);
