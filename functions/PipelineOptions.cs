@@ -74,6 +74,17 @@ public sealed class PipelineOptions
     [ConfigurationKeyName("IngestMaxValue")]
     public double IngestMaxValue { get; set; } = 1000;
 
+    /// <summary>
+    /// Raw readings accepted but not yet stored (lag of PersistRawGroup) past which ingest answers
+    /// 503; 0 turns the check off.
+    /// </summary>
+    [ConfigurationKeyName("IngestMaxRawBacklog")]
+    [Range(0, long.MaxValue)]
+    public long IngestMaxRawBacklog { get; set; } = 100_000;
+
+    [Required, ConfigurationKeyName("PersistRawGroup")]
+    public string PersistRawGroup { get; set; } = "persist-raw";
+
     [ConfigurationKeyName("IngestMaxFutureSkew")]
     public TimeSpan IngestMaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -87,6 +87,8 @@ public static class SensorPipelineApp
         services.AddSingleton<RecalibrationStore>();
         services.AddSingleton<RollupRefresher>();
         services.AddSingleton<Calibrator>();
+        services.AddSingleton<SensorPipeline.Functions.Ingest.RawBacklog>();
+        services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Ingest.RawBacklog>());
         // Timers run once across replicas: an Azure Storage blob lease when AzureWebJobsStorage is
         // set (UseDevelopmentStorage=true is Azurite), otherwise the database.
         var storage = builder.Configuration["AzureWebJobsStorage"];

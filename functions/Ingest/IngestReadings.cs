@@ -14,7 +14,7 @@ namespace SensorPipeline.Functions.Ingest;
 /// rejects the request (400, every problem listed); otherwise every reading is produced to
 /// <c>temperature.raw</c> and the answer is 202 only once the broker acknowledged all of them.
 /// </summary>
-public sealed partial class IngestReadings(KafkaPublisher publisher, IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
+public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog backlog, IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
 {
     [Function(nameof(IngestReadings))]
     public async Task<IResult> RunAsync(
@@ -25,6 +25,15 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, IOptions<Pi
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
             return Results.Json(new ErrorBody([new ReadingError(null, null, "Content-Type must be application/json.")]), statusCode: StatusCodes.Status415UnsupportedMediaType);
+        }
+
+        if (backlog.IsOverLimit)
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            request.HttpContext.Response.Headers.RetryAfter = "1";
+            return Results.Json(
+                new ErrorBody([new ReadingError(null, null, $"The pipeline is {backlog.Current} readings behind (IngestMaxRawBacklog); retry shortly.")]),
+                statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         var o = options.Value;

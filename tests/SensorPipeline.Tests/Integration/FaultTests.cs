@@ -150,4 +150,28 @@ public sealed class FaultTests(TestServers servers)
 
         await AssertEveryAcceptedReadingStoredOnceAsync(first, poster, "moving");
     }
+
+    [Fact]
+    public async Task Ingest_answers_503_while_the_raw_backlog_is_over_its_limit()
+    {
+        var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("backlog"));
+        settings["IngestMaxRawBacklog"] = "100";
+        settings["AzureFunctionsJobHost:functions:0"] = "IngestReadings";
+        await using var ingestOnly = await PipelineApp.StartAsync(settings);
+        var readings = Enumerable.Range(0, 150).Select(i => new { sensorId = "b-1", recordedAt = new DateTimeOffset(2026, 8, 1, 0, 0, 0, TimeSpan.Zero).AddSeconds(i).ToString("O"), value = 1.0 }).ToArray();
+        Assert.Equal(HttpStatusCode.Accepted, (await ingestOnly.PostReadingsAsync(readings)).StatusCode);
+
+        var refused = await Eventually.WaitForAsync(
+            () => ingestOnly.PostReadingsAsync(new { sensorId = "b-2", recordedAt = "2026-08-02T00:00:00Z", value = 1.0 }),
+            r => r.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(15), "a 503 once the backlog is measured");
+        Assert.Contains("readings behind", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("1", refused.Headers.RetryAfter?.ToString());
+
+        // A consumer catches up; ingest accepts again.
+        settings.Remove("AzureFunctionsJobHost:functions:0");
+        await using var consumers = await PipelineApp.StartAsync(settings);
+        await Eventually.WaitForAsync(
+            () => ingestOnly.PostReadingsAsync(new { sensorId = "b-3", recordedAt = "2026-08-03T00:00:00Z", value = 1.0 }),
+            r => r.StatusCode == HttpStatusCode.Accepted, TimeSpan.FromSeconds(30), "a 202 once the backlog is consumed");
+    }
 }
