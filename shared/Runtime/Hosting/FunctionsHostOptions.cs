@@ -45,6 +45,14 @@ public sealed class KafkaExtensionOptions
     [Range(1, 100_000)]
     public int MaxBatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// Consumers (each a consume loop on its own thread, in the same group) per Kafka function in
+    /// one process: batches of different partitions are processed in parallel. More than the
+    /// topic's partitions leaves some idle.
+    /// </summary>
+    [Range(1, 64)]
+    public int ConsumersPerFunction { get; set; } = 1;
+
     /// <summary>How long to keep filling a batch once its first message has arrived.</summary>
     public TimeSpan MaxBatchWait { get; set; } = TimeSpan.FromMilliseconds(20);
 

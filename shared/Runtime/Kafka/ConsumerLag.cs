@@ -10,12 +10,17 @@ namespace SensorPipeline.Functions.Runtime.Kafka;
 /// </summary>
 public sealed class ConsumerLagRegistry
 {
-    private readonly ConcurrentDictionary<string, long> _lag = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<(string Function, int Instance), long> _lag = new();
 
-    public void Report(string function, long lag) => _lag[function] = lag;
+    /// <summary>What one of the function's consumers (<paramref name="instance"/>) last saw.</summary>
+    public void Report(string function, int instance, long lag) => _lag[(function.ToUpperInvariant(), instance)] = lag;
 
-    /// <summary>The function's last reported lag; 0 when it does not run in this process.</summary>
-    public long LagOf(string function) => _lag.TryGetValue(function, out var lag) ? lag : 0;
+    /// <summary>The function's last reported lag over its consumers here; 0 when it does not run in this process.</summary>
+    public long LagOf(string function)
+    {
+        var key = function.ToUpperInvariant();
+        return _lag.Where(kv => kv.Key.Function == key).Sum(kv => kv.Value);
+    }
 
     internal static long LocalLag(IConsumer<byte[], byte[]> consumer)
     {

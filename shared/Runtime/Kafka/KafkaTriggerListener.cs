@@ -22,6 +22,7 @@ internal sealed partial class KafkaTriggerListener(
     KafkaPublisher publisher,
     ConsumerLagRegistry lags,
     KafkaFunctionThrottle? throttle,
+    int instance,
     ILogger logger)
 {
     private long _windowStart = Stopwatch.GetTimestamp();
@@ -75,7 +76,7 @@ internal sealed partial class KafkaTriggerListener(
                     }
 
                     ProcessBatch(consumer, batch, stoppingToken);
-                    lags.Report(function.Name, ConsumerLagRegistry.LocalLag(consumer));
+                    lags.Report(function.Name, instance, ConsumerLagRegistry.LocalLag(consumer));
                     _windowCount += batch.Count;
                 }
             }

@@ -23,9 +23,12 @@ internal sealed partial class KafkaTriggersService(
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var logger = loggers.CreateLogger<KafkaTriggersService>();
-        var loops = catalog.EnabledWith<KafkaTriggerAttribute>().Select(x =>
+        var consumers = host.Value.Extensions.Kafka.ConsumersPerFunction;
+        var loops = catalog.EnabledWith<KafkaTriggerAttribute>()
+            .SelectMany(x => Enumerable.Range(0, consumers).Select(instance => (x.Function, x.Trigger, Instance: instance)))
+            .Select(x =>
         {
-            var listener = Create(x.Function, x.Trigger, serializer.Value.Json);
+            var listener = Create(x.Function, x.Trigger, serializer.Value.Json, x.Instance);
             return Task.Factory.StartNew(() =>
             {
                 try
@@ -42,7 +45,7 @@ internal sealed partial class KafkaTriggersService(
         return Task.WhenAll(loops);
     }
 
-    internal KafkaTriggerListener Create(FunctionDescriptor function, KafkaTriggerAttribute trigger, JsonSerializerOptions json)
+    internal KafkaTriggerListener Create(FunctionDescriptor function, KafkaTriggerAttribute trigger, JsonSerializerOptions json, int instance = 0)
     {
         var usedBy = $"function {function.Name}";
         var kafka = host.Value.Extensions.Kafka;
@@ -52,7 +55,7 @@ internal sealed partial class KafkaTriggersService(
         {
             BootstrapServers = settings.Resolve(trigger.BrokerList, usedBy),
             GroupId = group,
-            ClientId = $"{function.Name}-{Environment.MachineName}",
+            ClientId = $"{function.Name}-{Environment.MachineName}-{instance}",
             EnableAutoCommit = true,
             EnableAutoOffsetStore = false,
             AutoCommitIntervalMs = kafka.AutoCommitIntervalMs,
@@ -81,7 +84,7 @@ internal sealed partial class KafkaTriggersService(
             kafka.RetryMaxDelay);
         var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
         var throttle = kafka.Throttle.GetValueOrDefault(function.Name);
-        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
+        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
     }
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "The consume loop of {Function} failed fatally; stopping the host")]

@@ -218,4 +218,21 @@ public sealed class KafkaTriggerTests(TestServers servers)
         var span = (times[^1] - times[0]).TotalSeconds;
         Assert.True(span >= 1.8, $"300 messages at 100/s took only {span:0.00} s");
     }
+
+    [Fact]
+    public async Task Several_consumers_per_function_share_the_partitions_and_process_everything_once_committed()
+    {
+        var probe = await NewProbeAsync();
+        probe.State.Delay = TimeSpan.FromMilliseconds(20);
+        await ProduceAsync(probe, Messages(probe, 300));
+        using var host = await StartHostAsync(probe, "ProbeBatched", extra: new()
+        {
+            ["AzureFunctionsJobHost:extensions:kafka:consumersPerFunction"] = "3",
+            ["AzureFunctionsJobHost:extensions:kafka:maxBatchSize"] = "20",
+        });
+
+        await WaitCommittedAsync(probe, 300);
+        await host.StopAsync();
+        Assert.Equal(Enumerable.Range(0, 300), probe.State.Processed.Distinct().Order());
+    }
 }
