@@ -21,6 +21,7 @@
 // Prints `ok  Kind/name` (or `FAIL Kind/name: reason`) per object and ends with
 // `N passed, M failed`; exits 1 on any failure.
 
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -793,6 +794,28 @@ async function main() {
       continue;
     }
     await validateObjects(t.title, items, ctx, tally);
+    if (!t.synthetic) {
+      // Where kubectl is installed, the real kustomize must render the same objects, and they validate too.
+      let real;
+      try {
+        real = kubectlRender(t.dir);
+      } catch (e) {
+        console.log(`FAIL ${e.message}`);
+        renderErrors++;
+      }
+      if (real === null) {
+        console.log(`note: kubectl not installed: ${t.title} rendered by this validator's kustomize subset only`);
+      } else if (real) {
+        const mine = new Set(items.map(objectKey));
+        const theirs = new Set(real.map(objectKey));
+        const differ = [...mine].filter((k) => !theirs.has(k)).concat([...theirs].filter((k) => !mine.has(k)));
+        if (differ.length > 0) {
+          console.log(`FAIL kubectl kustomize ${t.title} renders other objects: ${differ.join(", ")}`);
+          renderErrors++;
+        }
+        await validateObjects(`${t.title}, as rendered by kubectl kustomize`, real, ctx, tally);
+      }
+    }
     const scaled = items.filter(({ obj }) => obj.kind === "ScaledObject").length;
     if (scaled === 0) {
       console.log(`FAIL render ${t.title}: no ScaledObjects`);
@@ -805,6 +828,23 @@ async function main() {
   console.log(`${tally.passed} passed, ${failed} failed`);
   process.exitCode = failed === 0 ? 0 : 1;
 }
+
+// The real kustomize, where kubectl is installed: null when it is not.
+function kubectlRender(dir) {
+  let out;
+  try {
+    out = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    if (e.code === "ENOENT") return null;
+    throw new Error(`kubectl kustomize ${rel(dir)} failed: ${e.stderr || e.message}`);
+  }
+  return parseAllDocuments(out)
+    .map((d) => d.toJS())
+    .filter((o) => o && typeof o === "object")
+    .map((obj) => ({ obj, source: `kubectl kustomize ${rel(dir)}` }));
+}
+
+const objectKey = ({ obj }) => `${obj.kind}|${obj.metadata?.namespace ?? ""}|${obj.metadata?.name}`;
 
 // A kustomization held in memory (for the component, which no committed overlay uses).
 function renderSynthetic(dir, k) {
