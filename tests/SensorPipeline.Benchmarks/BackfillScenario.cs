@@ -118,6 +118,7 @@ internal static class BackfillScenario
             }
 
             var (done, firstAt, lastAt) = await RecalculatedAsync(db, historyPrefix, job.CreatedAt, token);
+            var (alone, _, aloneLast) = await RecalculatedAsync(db, historyPrefix, phaseB.To, token);
             var getWatch = Stopwatch.StartNew();
             var view = await http.GetStringAsync(new Uri($"api/recalibrations/{jobId}", UriKind.Relative), token);
             var getMs = getWatch.Elapsed.TotalMilliseconds;
@@ -146,6 +147,7 @@ internal static class BackfillScenario
             Row("job state", job.State, job.FinishedAt is { } f ? $"finished {(f - job.CreatedAt).TotalSeconds:0.0} s after creation (set by the producer's timer)" : $"not finished {options.BackfillTimeout.TotalSeconds:0} s after phase B");
             Row("job recalculated in all", $"{done:N0} / {job.Total:N0}", lastAt is null ? "" : $"first {(firstAt!.Value - job.CreatedAt).TotalSeconds:0.0} s, last {jobSeconds:0.0} s after creation (phase B with realtime load, then alone)");
             Row("job rate, creation to last row", double.IsNaN(jobSeconds) ? "-" : $"{done / jobSeconds:N0} /s", "");
+            Row("job rate after phase B (no realtime load)", aloneLast is { } al && alone > 0 ? $"{alone / Math.Max(0.001, (al - phaseB.To).TotalSeconds):N0} /s" : "-", aloneLast is null ? "" : $"{alone:N0} rows in {(aloneLast.Value - phaseB.To).TotalSeconds:0.0} s");
             Row("GET /api/recalibrations/{id}", $"{getMs:N0} ms", view.Length > 200 ? view[..200] + "..." : view);
             Row("HTTP failures", failures.Count == 0 ? "none" : string.Join(", ", failures.Select(x => $"{x.Value} x {(x.Key < 0 ? "transport" : x.Key.ToString(CultureInfo.InvariantCulture))}")), "");
             Row("app peak RSS", $"{Math.Max(ProcStats.StatusMb(app.Pid, "VmHWM") ?? 0, app.MaxSampledRssMb):N0} MB", "");
