@@ -23,6 +23,18 @@ internal sealed class BenchmarkOptions
     public string? AppDll { get; private set; }
     public int Port { get; private set; }
     public bool ShowHelp { get; private set; }
+    /// <summary><c>throughput</c> (the default) or <c>backfill</c> (realtime latency with and without a recalibration backfill).</summary>
+    public string Scenario { get; private set; } = "throughput";
+    /// <summary>Backfill scenario: raw readings of old data seeded before the run.</summary>
+    public int HistoryReadings { get; private set; } = 1_000_000;
+    public int HistorySensors { get; private set; } = 1_000;
+    /// <summary>Backfill scenario: also seed a calibrated row per history reading, so the backfill overwrites (as a real recalibration does).</summary>
+    public bool HistoryCalibrated { get; private set; } = true;
+    /// <summary>Backfill scenario: how long the job may run on after phase B to report its full rate.</summary>
+    public TimeSpan BackfillTimeout { get; private set; } = TimeSpan.FromMinutes(5);
+    private bool _rateGiven;
+    private bool _batchGiven;
+    private bool _warmupGiven;
     /// <summary>Extra settings for the app (experiments only; printed with the results).</summary>
     public Dictionary<string, string> AppSettings { get; } = [];
 
@@ -53,8 +65,22 @@ internal sealed class BenchmarkOptions
           --port N             HTTP port for the app [a free one]
           --app-setting K=V    an extra setting (environment variable) for the app, repeatable; for
                                experiments such as AzureFunctionsJobHost__extensions__kafka__maxBatchSize=2000
+          --scenario NAME      throughput (default): the measurements above; backfill: seeds
+                               --history-readings old raw readings, then runs a steady realtime load
+                               (--rate, default 2000 readings/s; --batch default 100; --warmup default
+                               10) for --duration without (phase A) and then with (phase B) a
+                               recalibration job over all of them, and compares realtime latency
+          --history-readings N backfill: raw readings seeded for the job [1000000]
+          --history-sensors N  backfill: sensors they belong to [1000]
+          --history-calibrated yes|no
+                               backfill: seed a calibrated row for each too, so the job overwrites
+                               existing values as a real recalibration does [yes]
+          --backfill-timeout S backfill: how long the job may run on after phase B to report its
+                               full-job rate [300]
         The last line printed is:
           RESULT e2e_per_s=<n> copy_per_s=<n> ratio=<x> p50_ms=<n> p95_ms=<n> p99_ms=<n> rss_mb=<n>
+        or, with --scenario backfill (a = without, b = with the backfill):
+          RESULT_BACKFILL rt_p50_ms=<a>/<b> rt_p95_ms=<a>/<b> rt_p99_ms=<a>/<b> p99_ratio=<b/a> backfill_per_s=<n>
         """;
 
     public static BenchmarkOptions Parse(string[] args)
@@ -79,10 +105,29 @@ internal sealed class BenchmarkOptions
             switch (name)
             {
                 case "--sensors": o.Sensors = Int(1, 1_000_000); break;
-                case "--batch": o.BatchSize = Int(1, 5000); break;
+                case "--batch": o.BatchSize = Int(1, 5000); o._batchGiven = true; break;
                 case "--clients": o.Clients = Int(1, 256); break;
-                case "--rate": o.Rate = double.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--warmup": o.Warmup = Seconds(0, 600); break;
+                case "--rate": o.Rate = double.Parse(Value(), CultureInfo.InvariantCulture); o._rateGiven = true; break;
+                case "--warmup": o.Warmup = Seconds(0, 600); o._warmupGiven = true; break;
+                case "--scenario":
+                    o.Scenario = Value() switch
+                    {
+                        "throughput" => "throughput",
+                        "backfill" => "backfill",
+                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput or backfill."),
+                    };
+                    break;
+                case "--history-readings": o.HistoryReadings = Int(1, 50_000_000); break;
+                case "--history-sensors": o.HistorySensors = Int(1, 100_000); break;
+                case "--history-calibrated":
+                    o.HistoryCalibrated = Value() switch
+                    {
+                        "yes" or "true" => true,
+                        "no" or "false" => false,
+                        _ => throw new ArgumentException("--history-calibrated takes yes or no."),
+                    };
+                    break;
+                case "--backfill-timeout": o.BackfillTimeout = Seconds(0, 3600); break;
                 case "--duration": o.Duration = Seconds(1, 3600); break;
                 case "--drain-timeout": o.DrainTimeout = Seconds(0, 600); break;
                 case "--max-readings": o.MaxReadings = long.Parse(Value(), CultureInfo.InvariantCulture); break;
@@ -105,6 +150,18 @@ internal sealed class BenchmarkOptions
                     break;
                 case "-h" or "--help": o.ShowHelp = true; break;
                 default: throw new ArgumentException($"Unknown option {name}.");
+            }
+        }
+
+        if (o.Scenario == "backfill")
+        {
+            // A steady realtime load, not flat out: what a backfill must not delay.
+            o.Rate = o._rateGiven ? o.Rate : 2000;
+            o.BatchSize = o._batchGiven ? o.BatchSize : 100;
+            o.Warmup = o._warmupGiven ? o.Warmup : TimeSpan.FromSeconds(10);
+            if (o.Rate <= 0)
+            {
+                throw new ArgumentException("--scenario backfill needs a steady --rate above 0.");
             }
         }
 

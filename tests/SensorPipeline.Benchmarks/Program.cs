@@ -45,7 +45,7 @@ var sensorPrefix = $"bench-{runId}-";
 var startedAt = DateTimeOffset.UtcNow;
 var loadAtStart = ProcStats.LoadAverage();
 Console.WriteLine($"SensorPipeline benchmark {startedAt:yyyy-MM-dd HH:mm:ss} UTC, run {runId}; {Environment.ProcessorCount} cores, load average {loadAtStart}");
-Console.WriteLine($"  {options.Sensors} sensors, batches of {options.BatchSize}, {options.Clients} clients, {(options.Rate > 0 ? $"target {options.Rate:0} readings/s" : "flat out")}, warm-up {options.Warmup.TotalSeconds:0} s, steady {options.Duration.TotalSeconds:0} s");
+Console.WriteLine($"  scenario {options.Scenario}; {options.Sensors} sensors, batches of {options.BatchSize}, {options.Clients} clients, {(options.Rate > 0 ? $"target {options.Rate:0} readings/s" : "flat out")}, warm-up {options.Warmup.TotalSeconds:0} s, steady {options.Duration.TotalSeconds:0} s");
 
 EmbeddedPostgres? postgres = null;
 MockKafkaCluster? kafka = null;
@@ -106,6 +106,12 @@ try
     var serverVersion = await measurements.ServerVersionAsync(token);
     Console.WriteLine($"  app pid {app.Pid} on http://127.0.0.1:{app.Port}; PostgreSQL {serverVersion}; app log {app.LogPath}");
     var postmaster = postgres is null ? (int?)null : int.Parse(File.ReadLines(Path.Combine(postgres.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
+
+    if (options.Scenario == "backfill")
+    {
+        // Realtime latency with and without a recalibration backfill (BackfillScenario.cs).
+        return await BackfillScenario.RunAsync(options, app, db, bootstrap, runId, sensorPrefix, postmaster, token);
+    }
 
     // Load: warm-up, then the steady phase.
     backlog = options.MaxBacklog > 0 ? new BacklogMonitor(bootstrap) : null;
