@@ -108,8 +108,12 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
     /// <summary>A job with its live progress.</summary>
     private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken)
     {
-        var calibrated = await jobs.CountCalibratedAsync(job, cancellationToken);
-        var remaining = job.State is RecalibrationJob.Completed ? 0 : await jobs.CountRemainingAsync(job, cancellationToken);
+        var (calibrated, remaining) = await jobs.CountProgressAsync(job, cancellationToken);
+        if (job.State is RecalibrationJob.Completed)
+        {
+            remaining = 0;
+        }
+
         var target = calibrated + remaining;
         var end = job.FinishedAt ?? time.GetUtcNow();
         var seconds = Math.Max(0.001, (end - job.CreatedAt).TotalSeconds);

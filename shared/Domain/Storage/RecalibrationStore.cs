@@ -77,6 +77,28 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
+    /// In one scan of the job's range: readings recalculated since the job started, and readings
+    /// not (yet) recalculated — the progress a client polls.
+    /// </summary>
+    public async Task<(long Calibrated, long Remaining)> CountProgressAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select count(*) filter (where c.calibrated_at >= $4),
+                   count(*) filter (where c.calibrated_at is null or c.calibrated_at < $4)
+              from raw_data r
+              left join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
+             where ($1::text is null or r.sensor_id = $1) and r.recorded_at >= $2 and r.recorded_at < $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
+        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    /// <summary>
     /// Readings of the job's range not recalculated since the job was created: what is left. A
     /// reading published but lost before it was consumed (an in-memory development broker that
     /// died with the app) stays here until a repair pass sends it again.
