@@ -36,7 +36,7 @@ public sealed partial class PipelineStatus(
         {
             // Few jobs run at once: one count per job is cheap.
             jobs.Add(new RecalibrationItem(job.Id, job.SensorId, job.State, job.From, job.To, job.Total, job.Published,
-                await recalibrations.CountCalibratedAsync(job, cancellationToken)));
+                (await recalibrations.CountProgressAsync(job, cancellationToken)).Calibrated));
         }
 
         KafkaLagSnapshot? lag = null;

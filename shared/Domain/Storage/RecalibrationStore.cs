@@ -62,23 +62,11 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }
 
-    /// <summary>Rows of the job's range recalculated since the job was created.</summary>
-    public async Task<long> CountCalibratedAsync(RecalibrationJob job, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
-            select count(*) from calibrated_temperature
-             where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3 and calibrated_at >= $4
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
     /// <summary>
     /// In one scan of the job's range: readings recalculated since the job started, and readings
-    /// not (yet) recalculated — the progress a client polls.
+    /// not (yet) recalculated — what is left. A reading published but lost before it was consumed
+    /// (an in-memory development broker that died with the app) stays "remaining" until a repair
+    /// pass sends it again.
     /// </summary>
     public async Task<(long Calibrated, long Remaining)> CountProgressAsync(RecalibrationJob job, CancellationToken cancellationToken)
     {
@@ -96,25 +84,6 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return (reader.GetInt64(0), reader.GetInt64(1));
-    }
-
-    /// <summary>
-    /// Readings of the job's range not recalculated since the job was created: what is left. A
-    /// reading published but lost before it was consumed (an in-memory development broker that
-    /// died with the app) stays here until a repair pass sends it again.
-    /// </summary>
-    public async Task<long> CountRemainingAsync(RecalibrationJob job, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"""
-            select count(*) from raw_data r
-             where ($1::text is null or r.sensor_id = $1) and r.recorded_at >= $2 and r.recorded_at < $3
-               and {NotRecalculated}
-            """);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)job.SensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.From.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.To.UtcDateTime });
-        command.Parameters.Add(new NpgsqlParameter { Value = job.CreatedAt.UtcDateTime });
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>Raw row r has no calibrated value computed since the job ($4) started.</summary>
@@ -259,7 +228,7 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         var completed = new List<RecalibrationJob>();
         foreach (var job in draining)
         {
-            if (await CountRemainingAsync(job, cancellationToken) > 0)
+            if ((await CountProgressAsync(job, cancellationToken)).Remaining > 0)
             {
                 await using var repair = dataSource.CreateCommand("""
                     update recalibration_job
