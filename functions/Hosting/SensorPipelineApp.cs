@@ -106,12 +106,15 @@ public static class SensorPipelineApp
 
         var otel = services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics.AddMeter(RuntimeTelemetry.MeterName, PipelineTelemetry.MeterName));
-        otel.WithMetrics(metrics => metrics.AddPrometheusExporter())
-            .WithTracing(tracing => tracing.AddSource(PipelineTracing.SourceNames).AddSource("Microsoft.AspNetCore"));
+        otel.WithMetrics(metrics => metrics.AddPrometheusExporter());
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
+            // Traces only where they go somewhere: recording every activity with no exporter
+            // costs CPU on the hot path for nothing.
             otel.WithMetrics(metrics => metrics.AddOtlpExporter());
-            otel.WithTracing(tracing => tracing.AddOtlpExporter());
+            otel.WithTracing(tracing => tracing
+                .AddSource(PipelineTracing.SourceNames).AddSource("Microsoft.AspNetCore")
+                .AddOtlpExporter());
         }
 
         return builder;

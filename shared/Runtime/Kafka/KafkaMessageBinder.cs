@@ -23,17 +23,19 @@ internal sealed class KafkaMessageBinder
             : valueType == typeof(string) ? bytes => Encoding.UTF8.GetString(bytes)
             : bytes => JsonSerializer.Deserialize(bytes, valueType, json)
                 ?? throw new JsonException($"The message is JSON null, not a {valueType.Name}.");
-        _decode = isRecord
-            ? result => Activator.CreateInstance(
-                _elementType,
-                result.Topic,
-                result.Partition.Value,
-                result.Offset.Value,
-                result.Message.Timestamp.UtcDateTime == DateTime.UnixEpoch ? DateTimeOffset.UtcNow : new DateTimeOffset(result.Message.Timestamp.UtcDateTime),
-                result.Message.Key is null ? null : Encoding.UTF8.GetString(result.Message.Key),
-                decodeValue(result.Message.Value ?? []),
-                HeadersOf(result.Message.Headers))!
-            : result => decodeValue(result.Message.Value ?? []);
+        if (isRecord)
+        {
+            // A delegate made once per function, not reflection per message.
+            var create = (Func<ConsumeResult<byte[], byte[]>, object, object>)typeof(KafkaMessageBinder)
+                .GetMethod(nameof(CreateRecord), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+                .MakeGenericMethod(valueType)
+                .CreateDelegate(typeof(Func<ConsumeResult<byte[], byte[]>, object, object>));
+            _decode = result => create(result, decodeValue(result.Message.Value ?? []));
+        }
+        else
+        {
+            _decode = result => decodeValue(result.Message.Value ?? []);
+        }
     }
 
     public bool IsBatched { get; }
@@ -57,13 +59,25 @@ internal sealed class KafkaMessageBinder
         return array;
     }
 
+    private static object CreateRecord<T>(ConsumeResult<byte[], byte[]> result, object value) => new KafkaRecord<T>(
+        result.Topic,
+        result.Partition.Value,
+        result.Offset.Value,
+        result.Message.Timestamp.UtcDateTime == DateTime.UnixEpoch ? DateTimeOffset.UtcNow : new DateTimeOffset(result.Message.Timestamp.UtcDateTime),
+        result.Message.Key is null ? null : Encoding.UTF8.GetString(result.Message.Key),
+        (T)value,
+        HeadersOf(result.Message.Headers));
+
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>(StringComparer.Ordinal);
+
     private static IReadOnlyDictionary<string, string> HeadersOf(Headers? headers)
     {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (headers is null)
+        if (headers is null || headers.Count == 0)
         {
-            return map;
+            return NoHeaders;
         }
+
+        var map = new Dictionary<string, string>(headers.Count, StringComparer.Ordinal);
 
         foreach (var header in headers)
         {
