@@ -21,7 +21,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
     {
         if (!ReadingRequestParser.IsValidSensorId(sensorId))
         {
-            return Error(StatusCodes.Status400BadRequest, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.");
+            return Error(StatusCodes.Status400BadRequest, "sensorId", ReadingRequestParser.SensorIdRule);
         }
 
         if (await ReadJsonAsync(request, cancellationToken) is not { } body)
@@ -53,7 +53,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
     {
         if (!ReadingRequestParser.IsValidSensorId(sensorId))
         {
-            return Error(StatusCodes.Status400BadRequest, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.");
+            return Error(StatusCodes.Status400BadRequest, "sensorId", ReadingRequestParser.SensorIdRule);
         }
 
         var history = await calibrations.GetHistoryAsync(sensorId, cancellationToken);

@@ -22,7 +22,7 @@ public sealed record RecalibrationInput(string? SensorId, DateTimeOffset From, D
         if (root.TryGetProperty("sensorId", out var sensor) && sensor.ValueKind != JsonValueKind.Null &&
             (sensor.ValueKind != JsonValueKind.String || !ReadingRequestParser.IsValidSensorId(sensorId = sensor.GetString())))
         {
-            errors.Add(new ReadingError(null, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':' (omit it for every sensor)."));
+            errors.Add(new ReadingError(null, "sensorId", ReadingRequestParser.SensorIdRule[..^1] + " (omit it for every sensor)."));
         }
 
         var from = Time(root, "from", errors);

@@ -198,7 +198,7 @@ public static partial class ReadingRequestParser
         }
         else if (!sensorValid)
         {
-            errors.Add(new ReadingError(index, "sensorId", "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'."));
+            errors.Add(new ReadingError(index, "sensorId", SensorIdRule));
         }
 
         if (timeKind == JsonTokenType.None)
@@ -292,6 +292,9 @@ public static partial class ReadingRequestParser
 
     private static readonly SearchValues<byte> SensorIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"u8);
     private static readonly SearchValues<char> SensorIdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-");
+
+    /// <summary>What a bad sensor id is told, wherever one is checked.</summary>
+    public const string SensorIdRule = "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.";
 
     /// <summary>1–64 of letters, digits, '-', '_', '.', ':' (the rule readings are held to).</summary>
     public static bool IsValidSensorId(string? sensorId) =>
