@@ -78,6 +78,15 @@ public static class SensorPipelineApp
             var connection = sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TimescaleConnection;
             var dataSource = new NpgsqlDataSourceBuilder(connection);
             dataSource.ConnectionStringBuilder.ApplicationName ??= "sensorpipeline";
+            // The hot statements (raw insert, calibrated upsert) run once per batch, every batch:
+            // prepared once per connection, they skip the parse and plan. A connection string that
+            // says otherwise (e.g. "Max Auto Prepare=0" behind a transaction-mode PgBouncer) wins.
+            var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection };
+            if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+            {
+                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 32;
+            }
+
             return dataSource.Build();
         });
         services.AddSingleton<RawReadingStore>();

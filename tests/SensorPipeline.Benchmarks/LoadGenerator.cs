@@ -77,6 +77,7 @@ internal sealed class LoadGenerator
         var stats = new ClientStats();
         var buffer = new ArrayBufferWriter<byte>(_options.BatchSize * 96);
         var interval = _options.Rate > 0 ? _options.BatchSize / _options.Rate : 0;
+        var retrying = false;
         while (!stop.IsCancellationRequested && !abort.IsCancellationRequested)
         {
             if (Interlocked.Add(ref _sentReadings, _options.BatchSize) > _options.MaxReadings)
@@ -120,15 +121,26 @@ internal sealed class LoadGenerator
                 break;
             }
 
-            WriteBatch(buffer);
+            // A batch the app refused with 503 is sent again, as a gateway would, after the
+            // Retry-After it was given (at most a second): a refusal is not a reading generated.
+            if (!retrying)
+            {
+                WriteBatch(buffer);
+            }
+
             using var content = new ReadOnlyMemoryContent(buffer.WrittenMemory);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             var sent = Stopwatch.GetTimestamp();
             int status;
+            var retryAfter = TimeSpan.Zero;
             try
             {
                 using var response = await http.PostAsync(_url, content, abort);
                 status = (int)response.StatusCode;
+                if (status == 503)
+                {
+                    retryAfter = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromMilliseconds(100);
+                }
             }
             catch (HttpRequestException)
             {
@@ -160,6 +172,21 @@ internal sealed class LoadGenerator
             {
                 stats.RequestsSteady++;
                 stats.SteadyRequestMs.Add(Stopwatch.GetElapsedTime(sent, done).TotalMilliseconds);
+            }
+
+            retrying = status == 503;
+            if (retrying)
+            {
+                // The same readings are sent again: give back the reading count taken above.
+                Interlocked.Add(ref _sentReadings, -_options.BatchSize);
+                try
+                {
+                    await Task.Delay(retryAfter < TimeSpan.FromSeconds(1) ? retryAfter : TimeSpan.FromSeconds(1), stop);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
             }
         }
 

@@ -31,34 +31,58 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
             sources[i] = r.Source;
         }
 
-        // The second branch reads the snapshot from before the insert, so it returns only readings
-        // stored earlier; together the two branches cover the batch once.
-        await using var command = dataSource.CreateCommand("""
-            with input as (
-                select distinct on (sensor_id, recorded_at) *
-                  from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
-                       as t(sensor_id, recorded_at, raw_value, received_at, source)
-                 order by sensor_id, recorded_at
-            ), inserted as (
-                insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
-                select sensor_id, recorded_at, raw_value, received_at, source from input
-                on conflict (sensor_id, recorded_at) do nothing
-                returning id, sensor_id, recorded_at, raw_value, received_at
-            )
-            select id, sensor_id, recorded_at, raw_value, received_at from inserted
-            union all
+        // Readings new to the table come back from the insert itself. Readings stored before (a
+        // replay, a redelivery) are looked up only when the insert returned fewer rows than it was
+        // given, so the common case costs one statement and no extra index probe per reading.
+        // Sorted by key, concurrent inserts of overlapping batches take their locks in one order;
+        // DO NOTHING tolerates duplicates within the batch.
+        var requests = new List<CalibrationRequest>(count);
+        await using (var insert = dataSource.CreateCommand("""
+            insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
+            select sensor_id, recorded_at, raw_value, received_at, source
+              from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
+                   as t(sensor_id, recorded_at, raw_value, received_at, source)
+             order by sensor_id, recorded_at
+            on conflict (sensor_id, recorded_at) do nothing
+            returning id, sensor_id, recorded_at, raw_value, received_at
+            """))
+        {
+            insert.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
+            insert.Parameters.Add(new NpgsqlParameter { Value = received, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+            insert.Parameters.Add(new NpgsqlParameter { Value = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            await ReadRequestsAsync(insert, requests, cancellationToken);
+        }
+
+        if (requests.Count == count)
+        {
+            return requests;
+        }
+
+        // Some were there already (or repeated within the batch): return those of them that have no
+        // calibrated value yet. A statement of its own sees rows committed by concurrent inserts
+        // that this insert waited for.
+        var inserted = requests.Count;
+        await using var stored = dataSource.CreateCommand("""
             select r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at
-              from raw_data r
-              join input i on i.sensor_id = r.sensor_id and i.recorded_at = r.recorded_at
-             where not exists (select 1 from calibrated_temperature c
+              from (select distinct sensor_id, recorded_at from unnest($1::text[], $2::timestamptz[]) as t(sensor_id, recorded_at)) i
+              join raw_data r on r.sensor_id = i.sensor_id and r.recorded_at = i.recorded_at
+             where r.id <> all($3)
+               and not exists (select 1 from calibrated_temperature c
                                 where c.raw_data_id = r.id and c.recorded_at = r.recorded_at)
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
-        command.Parameters.Add(new NpgsqlParameter { Value = received, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        command.Parameters.Add(new NpgsqlParameter { Value = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        return await ReadRequestsAsync(command, cancellationToken);
+        var insertedIds = new long[inserted];
+        for (var i = 0; i < inserted; i++)
+        {
+            insertedIds[i] = requests[i].RawDataId;
+        }
+
+        stored.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        stored.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        stored.Parameters.Add(new NpgsqlParameter { Value = insertedIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await ReadRequestsAsync(stored, requests, cancellationToken);
+        return requests;
     }
 
     /// <summary>
@@ -97,16 +121,13 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         return new UncalibratedReport(total, oldest, requests);
     }
 
-    private static async Task<IReadOnlyList<CalibrationRequest>> ReadRequestsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    private static async Task ReadRequestsAsync(NpgsqlCommand command, List<CalibrationRequest> requests, CancellationToken cancellationToken)
     {
-        var requests = new List<CalibrationRequest>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             requests.Add(ReadRequest(reader));
         }
-
-        return requests;
     }
 
     private static CalibrationRequest ReadRequest(NpgsqlDataReader reader) => new()
