@@ -7,11 +7,14 @@ namespace SensorPipeline.Functions.Calibrate;
 /// <summary>Writes one calibrated value per raw reading; shared by both calibration functions.</summary>
 public sealed class Calibrator(CalibrationStore store, TimeProvider time)
 {
-    public async Task CalibrateAsync(IReadOnlyList<CalibrationRequest> batch, CancellationToken cancellationToken)
+    /// <param name="batch">The readings to calibrate.</param>
+    /// <param name="expectNew">True on the realtime topic, whose readings are usually not calibrated yet.</param>
+    /// <param name="cancellationToken">Cancels the database calls.</param>
+    public async Task CalibrateAsync(IReadOnlyList<CalibrationRequest> batch, bool expectNew, CancellationToken cancellationToken)
     {
         using var activity = PipelineTracing.Calibrate.StartActivity("calibrate");
         activity?.SetTag("messaging.batch.message_count", batch.Count);
-        await store.CalibrateAsync(batch, cancellationToken);
+        await store.CalibrateAsync(batch, cancellationToken, expectNew);
         var now = time.GetUtcNow();
         PipelineTelemetry.ReadingsCalibrated.Add(batch.Count);
         foreach (var request in batch)
@@ -28,7 +31,7 @@ public sealed class CalibrateRealtime(Calibrator calibrator)
     public Task RunAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
         IReadOnlyList<CalibrationRequest> batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, cancellationToken);
+        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: true, cancellationToken);
 }
 
 /// <summary>Backfill after a parameter change: the same code on the historical topic and group.</summary>
@@ -38,5 +41,5 @@ public sealed class CalibrateHistorical(Calibrator calibrator)
     public Task RunAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
         IReadOnlyList<CalibrationRequest> batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, cancellationToken);
+        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: false, cancellationToken);
 }

@@ -75,11 +75,19 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
     /// reading. A row computed with a newer calibration version is never replaced by one computed
     /// with an older version, whichever message arrives last.
     /// </summary>
-    public async Task<int> CalibrateAsync(IReadOnlyList<CalibrationRequest> requests, CancellationToken cancellationToken)
+    /// <param name="requests">The readings; duplicates are allowed.</param>
+    /// <param name="cancellationToken">Cancels the database calls.</param>
+    /// <param name="expectNew">
+    /// True where the readings have usually never been calibrated (the realtime topic): a plain
+    /// insert is tried first, which costs less per row than the upsert, and a batch with any row
+    /// already calibrated falls back to the upsert (it fails as a whole with a unique violation and
+    /// writes nothing). False for recalculation, where the rows exist: the upsert at once.
+    /// </param>
+    public async Task<int> CalibrateAsync(IReadOnlyList<CalibrationRequest> requests, CancellationToken cancellationToken, bool expectNew = false)
     {
         ArgumentNullException.ThrowIfNull(requests);
         // Duplicates are normal (at-least-once); an upsert may touch a row only once per statement.
-        // Sorting by key also makes concurrent upserts lock rows in the same order.
+        // Sorting by key also makes concurrent writes lock rows in the same order.
         var unique = requests
             .DistinctBy(r => (r.RawDataId, r.RecordedAt))
             .OrderBy(r => r.RawDataId)
@@ -102,6 +110,25 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
             versionNumbers[i] = version.Version;
         }
 
+        if (expectNew)
+        {
+            try
+            {
+                await using var insert = dataSource.CreateCommand("""
+                    insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
+                    select id, recorded_at, sensor_id, value, version, now()
+                      from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[])
+                           as t(id, recorded_at, sensor_id, value, version)
+                    """);
+                AddParameters(insert, ids, times, sensors, values, versionNumbers);
+                return await insert.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // Some were calibrated already (a redelivery, a reconcile republish): upsert.
+            }
+        }
+
         await using var command = dataSource.CreateCommand("""
             insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
             select id, recorded_at, sensor_id, value, version, now()
@@ -113,11 +140,16 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
                    calibrated_at = excluded.calibrated_at
              where calibrated_temperature.calibration_version <= excluded.calibration_version
             """);
+        AddParameters(command, ids, times, sensors, values, versionNumbers);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void AddParameters(NpgsqlCommand command, long[] ids, DateTime[] times, string[] sensors, double[] values, int[] versions)
+    {
         command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         command.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Double });
-        command.Parameters.Add(new NpgsqlParameter { Value = versionNumbers, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
-        return await command.ExecuteNonQueryAsync(cancellationToken);
+        command.Parameters.Add(new NpgsqlParameter { Value = versions, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Integer });
     }
 }

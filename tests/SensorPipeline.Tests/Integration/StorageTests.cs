@@ -93,21 +93,75 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Calibrate_never_replaces_a_newer_version_with_an_older_one()
+    public async Task PersistRaw_batch_mixing_new_and_stored_readings_stores_the_new_once_and_returns_all_uncalibrated()
     {
-        var raw = (await new RawReadingStore(_db).InsertAsync([Reading("stale", 0, 10)], CancellationToken.None)).Single();
+        var store = new RawReadingStore(_db);
+        var stored = await store.InsertAsync([Reading("mixed", 0, 1), Reading("mixed", 1, 2)], CancellationToken.None);
+        await new CalibrationStore(_db).CalibrateAsync([stored[0]], CancellationToken.None);
+
+        // Minute 0 is calibrated, minute 1 stored but not calibrated, 2 and 3 new, 3 twice.
+        var batch = new[] { Reading("mixed", 3, 4), Reading("mixed", 1, 2), Reading("mixed", 0, 1), Reading("mixed", 2, 3), Reading("mixed", 3, 4) };
+        var result = await store.InsertAsync(batch, CancellationToken.None);
+
+        Assert.Equal([1, 2, 3], result.Select(r => (int)(r.RecordedAt - T0).TotalMinutes).Order().ToArray());
+        Assert.Equal(stored[1].RawDataId, result.Single(r => r.RecordedAt == T0.AddMinutes(1)).RawDataId);
+        Assert.Equal(4, await ScalarAsync("select count(*) from raw_data where sensor_id = 'mixed'"));
+        Assert.Equal(4, await ScalarAsync("select count(distinct recorded_at) from raw_data where sensor_id = 'mixed'"));
+    }
+
+    [Fact]
+    public async Task PersistRaw_new_batch_returns_every_reading_with_its_stored_id()
+    {
+        var batch = Enumerable.Range(0, 50).Select(i => Reading("fresh-batch", i, i / 10.0)).ToList();
+        var result = await new RawReadingStore(_db).InsertAsync(batch, CancellationToken.None);
+
+        Assert.Equal(50, result.Count);
+        Assert.Equal(50, result.Select(r => r.RawDataId).Distinct().Count());
+        Assert.Equal(50, await ScalarAsync($"select count(*) from raw_data where sensor_id = 'fresh-batch' and id in ({string.Join(',', result.Select(r => r.RawDataId))})"));
+        Assert.All(result, r => Assert.Equal(batch.Single(b => b.RecordedAt == r.RecordedAt).Value, r.RawValue));
+    }
+
+    [Fact]
+    public async Task Calibrate_expecting_new_rows_falls_back_to_the_upsert_when_some_are_calibrated()
+    {
+        var raw = await new RawReadingStore(_db).InsertAsync([Reading("expect", 0, 10), Reading("expect", 1, 20), Reading("expect", 2, 30)], CancellationToken.None);
+        var calibration = new CalibrationStore(_db);
+        Assert.Equal(3, await calibration.CalibrateAsync(raw, CancellationToken.None, expectNew: true));
+
+        // A newer version stored for the first reading by a recalculation; then the realtime
+        // batch is delivered again with one reading not seen before.
+        await using (var command = _db.CreateCommand($"update calibrated_temperature set value = 42, calibration_version = 7 where raw_data_id = {raw[0].RawDataId}"))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var more = await new RawReadingStore(_db).InsertAsync([Reading("expect", 3, 40)], CancellationToken.None);
+        await calibration.CalibrateAsync([.. raw, .. more, raw[1]], CancellationToken.None, expectNew: true);
+
+        Assert.Equal(4, await ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'expect'"));
+        Assert.Equal(42, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {raw[0].RawDataId}"));
+        Assert.Equal(40, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {more[0].RawDataId}"));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Calibrate_never_replaces_a_newer_version_with_an_older_one(bool expectNew)
+    {
+        var raw = (await new RawReadingStore(_db).InsertAsync([Reading($"stale-{expectNew}", 0, 10)], CancellationToken.None)).Single();
         await using (var command = _db.CreateCommand("""
             insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version)
-            values ($1, $2, 'stale', 42, 7)
+            values ($1, $2, $3, 42, 7)
             """))
         {
             command.Parameters.Add(new NpgsqlParameter { Value = raw.RawDataId });
             command.Parameters.Add(new NpgsqlParameter { Value = raw.RecordedAt.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter { Value = raw.SensorId });
             await command.ExecuteNonQueryAsync();
         }
 
         // No calibration rows: the calibrator computes version 0, older than the stored 7.
-        await new CalibrationStore(_db).CalibrateAsync([raw], CancellationToken.None);
+        await new CalibrationStore(_db).CalibrateAsync([raw], CancellationToken.None, expectNew);
         Assert.Equal(42, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
         Assert.Equal(7, await ScalarAsync($"select calibration_version from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
     }
