@@ -83,11 +83,13 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
             return Results.Json(new ErrorBody(errors), statusCode: StatusCodes.Status400BadRequest);
         }
 
-        // The request's trace travels with every reading (W3C traceparent header).
+        // The request's trace travels with every reading (W3C traceparent header) when the app
+        // traces (a tracer listens to its sources). Without one, ASP.NET Core's activity exists
+        // only for log correlation, and a header on every message would cost each hop for nothing.
         using var activity = PipelineTracing.Ingest.StartActivity("IngestReadings publish", System.Diagnostics.ActivityKind.Producer);
         activity?.SetTag("messaging.destination.name", o.RawTopic);
         activity?.SetTag("messaging.batch.message_count", readings.Count);
-        var traceParent = KafkaTracing.TraceParentOf(System.Diagnostics.Activity.Current);
+        var traceParent = PipelineTracing.Ingest.HasListeners() ? KafkaTracing.TraceParentOf(System.Diagnostics.Activity.Current) : null;
         IReadOnlyList<KeyValuePair<string, string>>? headers = traceParent is null ? null : [new(KafkaTracing.TraceParentHeader, traceParent)];
         var messages = new OutgoingMessage[readings.Count];
         for (var i = 0; i < readings.Count; i++)

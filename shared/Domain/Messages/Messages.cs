@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 namespace SensorPipeline.Domain.Messages;
 
 /// <summary>A reading as accepted over HTTP and carried on <c>temperature.raw</c> (key: sensor id).</summary>
+[JsonConverter(typeof(RawReadingMessageConverter))]
 public sealed record RawReadingMessage
 {
     public required string SensorId { get; init; }
@@ -17,6 +18,7 @@ public sealed record RawReadingMessage
 /// A stored raw reading to calibrate, on the realtime and historical calibration topics (key: raw
 /// data id). Sent only after the raw row is committed.
 /// </summary>
+[JsonConverter(typeof(CalibrationRequestConverter))]
 public sealed record CalibrationRequest
 {
     public required long RawDataId { get; init; }
