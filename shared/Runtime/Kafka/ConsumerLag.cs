@@ -61,8 +61,7 @@ public sealed class KafkaLagReader(IOptions<KafkaConnectionOptions> connection) 
         {
             cancellationToken.ThrowIfCancellationRequested();
             var w = await Task.Run(() => _watermarks.Value.QueryWatermarkOffsets(partition, TimeSpan.FromSeconds(5)), cancellationToken);
-            var start = committed.TryGetValue(partition, out var c) && c >= 0 ? c : w.Low.Value;
-            result.Add(new PartitionLag(partition.Partition.Value, w.Low.Value, w.High.Value, committed.TryGetValue(partition, out var raw) && raw >= 0 ? raw : null, Math.Max(0, w.High.Value - start)));
+            result.Add(PartitionLag.Of(partition.Partition.Value, w.Low.Value, w.High.Value, committed.TryGetValue(partition, out var c) && c >= 0 ? c : null));
         }
 
         return result;
@@ -86,4 +85,13 @@ public sealed class KafkaLagReader(IOptions<KafkaConnectionOptions> connection) 
 }
 
 /// <summary>One partition's offsets and lag.</summary>
-public sealed record PartitionLag(int Partition, long LowWatermark, long HighWatermark, long? Committed, long Lag);
+public sealed record PartitionLag(int Partition, long LowWatermark, long HighWatermark, long? Committed, long Lag)
+{
+    /// <summary>
+    /// The lag as KEDA's Kafka scaler computes it: log end offset − committed offset; with no
+    /// commit, from the earliest offset (the consumers start there, <c>auto.offset.reset=earliest</c>).
+    /// The one statement of the formula, for <see cref="KafkaLagReader"/> and <see cref="KafkaLagMonitor"/>.
+    /// </summary>
+    public static PartitionLag Of(int partition, long low, long high, long? committed) =>
+        new(partition, low, high, committed, Math.Max(0, high - (committed ?? low)));
+}

@@ -136,10 +136,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
             var perPartition = ids.Select(p =>
             {
                 var tp = new TopicPartition(topic, p);
-                var low = earliest.GetValueOrDefault(tp);
-                var high = latest.GetValueOrDefault(tp);
-                long? done = committed.TryGetValue(p, out var c) ? c : null;
-                return new PartitionLag(p, low, high, done, Math.Max(0, high - (done ?? low)));
+                return PartitionLag.Of(p, earliest.GetValueOrDefault(tp), latest.GetValueOrDefault(tp), committed.TryGetValue(p, out var c) ? c : null);
             }).ToList();
             lags.Add(new ConsumerLag(function, group, topic, true, perPartition.Sum(p => p.Lag), perPartition));
         }
