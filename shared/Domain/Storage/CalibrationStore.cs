@@ -8,6 +8,15 @@ namespace SensorPipeline.Domain.Storage;
 /// <summary>Calibration parameters and calibrated values.</summary>
 public sealed class CalibrationStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>The calibrated rows of a batch; the upsert adds its conflict clause to it.</summary>
+    private const string InsertSql = """
+        insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
+        select id, recorded_at, sensor_id, value, version, now()
+          from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[])
+               as t(id, recorded_at, sensor_id, value, version)
+
+        """;
+
     /// <summary>Every calibration version of the given sensors, in one round trip.</summary>
     public async Task<Dictionary<string, List<CalibrationVersion>>> LoadVersionsAsync(IEnumerable<string> sensorIds, CancellationToken cancellationToken)
     {
@@ -114,12 +123,7 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
         {
             try
             {
-                await using var insert = dataSource.CreateCommand("""
-                    insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
-                    select id, recorded_at, sensor_id, value, version, now()
-                      from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[])
-                           as t(id, recorded_at, sensor_id, value, version)
-                    """);
+                await using var insert = dataSource.CreateCommand(InsertSql);
                 AddParameters(insert, ids, times, sensors, values, versionNumbers);
                 return await insert.ExecuteNonQueryAsync(cancellationToken);
             }
@@ -129,11 +133,7 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
             }
         }
 
-        await using var command = dataSource.CreateCommand("""
-            insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version, calibrated_at)
-            select id, recorded_at, sensor_id, value, version, now()
-              from unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::float8[], $5::int[])
-                   as t(id, recorded_at, sensor_id, value, version)
+        await using var command = dataSource.CreateCommand(InsertSql + """
             on conflict (raw_data_id, recorded_at) do update
                set value = excluded.value,
                    calibration_version = excluded.calibration_version,

@@ -7,6 +7,18 @@ namespace SensorPipeline.Domain.Storage;
 /// <summary>The raw side: idempotent inserts of readings, and the search for uncalibrated ones.</summary>
 public sealed class RawReadingStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>The batch insert, sorted by key; the plain and the idempotent form add to it.</summary>
+    private const string InsertSql = """
+        insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
+        select sensor_id, recorded_at, raw_value, received_at, source
+          from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
+               as t(sensor_id, recorded_at, raw_value, received_at, source)
+         order by sensor_id, recorded_at
+
+        """;
+
+    private const string Returning = "returning id, sensor_id, recorded_at, raw_value, received_at";
+
     /// <summary>
     /// Inserts the readings in one statement (a reading already stored — same sensor and time — is
     /// left as it is: raw is immutable) and returns every reading of the batch that has no
@@ -41,14 +53,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         var requests = new List<CalibrationRequest>(count);
         try
         {
-            await using var plain = dataSource.CreateCommand("""
-                insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
-                select sensor_id, recorded_at, raw_value, received_at, source
-                  from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
-                       as t(sensor_id, recorded_at, raw_value, received_at, source)
-                 order by sensor_id, recorded_at
-                returning id, sensor_id, recorded_at, raw_value, received_at
-                """);
+            await using var plain = dataSource.CreateCommand(InsertSql + Returning);
             AddParameters(plain, sensors, times, values, received, sources);
             await ReadRequestsAsync(plain, requests, cancellationToken);
             return requests;
@@ -60,15 +65,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
 
         // Idempotent path: readings new to the table come back from the insert; readings stored
         // before are looked up only when the insert returned fewer rows than it was given.
-        await using (var insert = dataSource.CreateCommand("""
-            insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
-            select sensor_id, recorded_at, raw_value, received_at, source
-              from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
-                   as t(sensor_id, recorded_at, raw_value, received_at, source)
-             order by sensor_id, recorded_at
-            on conflict (sensor_id, recorded_at) do nothing
-            returning id, sensor_id, recorded_at, raw_value, received_at
-            """))
+        await using (var insert = dataSource.CreateCommand(InsertSql + "on conflict (sensor_id, recorded_at) do nothing\n" + Returning))
         {
             AddParameters(insert, sensors, times, values, received, sources);
             await ReadRequestsAsync(insert, requests, cancellationToken);
