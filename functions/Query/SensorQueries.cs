@@ -61,9 +61,7 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
                 $"{(prefix.Length > 0 ? "/" + prefix : "")}/sensors/{Uri.EscapeDataString(sensorId)}/readings?from={Uri.EscapeDataString(QueryParameters.Format(from))}&to={Uri.EscapeDataString(QueryParameters.Format(to))}&limit={limit}&after={QueryParameters.EncodeCursor(rows[^1].RecordedAt)}");
         }
 
-        return Results.Json(new ReadingsBody(
-            rows.Select(r => new ReadingItem(r.RecordedAt, r.RawValue, r.CalibratedValue, r.CalibrationVersion, r.ReceivedAt, r.CalibratedAt)).ToList(),
-            next));
+        return Results.Json(new ReadingsBody(rows, next));
     }
 
     [Function("GetSensorRollups")]
@@ -105,15 +103,8 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
 
     public sealed record LatestItem(double Value, DateTimeOffset RecordedAt, int CalibrationVersion);
 
-    public sealed record ReadingsBody(IReadOnlyList<ReadingItem> Items, string? Next);
-
-    public sealed record ReadingItem(
-        DateTimeOffset RecordedAt,
-        double RawValue,
-        double? CalibratedValue,
-        int? CalibrationVersion,
-        DateTimeOffset ReceivedAt,
-        DateTimeOffset? CalibratedAt);
+    /// <summary>A page of a sensor's readings; each item is the store's row as it is.</summary>
+    public sealed record ReadingsBody(IReadOnlyList<ReadingRow> Items, string? Next);
 
     public sealed record RollupsBody(string SensorId, string Bucket, DateTimeOffset From, DateTimeOffset To, IReadOnlyList<RollupItem> Items);
 
