@@ -1,6 +1,7 @@
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Functions.Calibrate;
 
@@ -30,7 +31,7 @@ public sealed class CalibrateRealtime(Calibrator calibrator)
     [Function(nameof(CalibrateRealtime))]
     public Task RunAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
-        IReadOnlyList<CalibrationRequest> batch,
+        CalibrationRequest[] batch,
         CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: true, cancellationToken);
 }
 
@@ -40,6 +41,6 @@ public sealed class CalibrateHistorical(Calibrator calibrator)
     [Function(nameof(CalibrateHistorical))]
     public Task RunAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
-        IReadOnlyList<CalibrationRequest> batch,
+        CalibrationRequest[] batch,
         CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: false, cancellationToken);
 }

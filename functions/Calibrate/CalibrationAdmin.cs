@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
 
 namespace SensorPipeline.Functions.Calibrate;
 

@@ -53,6 +53,7 @@ public static class SensorPipelineApp
     public static WebApplication Build(WebApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddFunctionsRuntime(typeof(SensorPipelineApp).Assembly);
         builder.AddSensorPipeline();
         var app = builder.Build();
         app.MapHttpFunctions();
@@ -64,9 +65,14 @@ public static class SensorPipelineApp
         return app;
     }
 
+    /// <summary>
+    /// The pipeline's services under either host (the portable host's <c>AddFunctionsRuntime</c>
+    /// or the official host's <c>AddFunctionsServices</c> registered first): options, storage,
+    /// calibration, backpressure, timer leases, health, the read API and telemetry.
+    /// </summary>
     public static IHostApplicationBuilder AddSensorPipeline(this IHostApplicationBuilder builder)
     {
-        builder.AddFunctionsRuntime(typeof(SensorPipelineApp).Assembly);
+        ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<PipelineOptions>()
             .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
@@ -130,11 +136,18 @@ public static class SensorPipelineApp
     }
 
     /// <summary>Applies migrations, retrying while the database is unreachable (up to a minute).</summary>
-    public static async Task<MigrationResult> MigrateAsync(this WebApplication app, CancellationToken cancellationToken)
+    public static Task<MigrationResult> MigrateAsync(this WebApplication app, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(app);
-        var migrator = app.Services.GetRequiredService<Migrator>();
-        var mode = app.Services.GetRequiredService<IOptions<PipelineOptions>>().Value.DatabaseMode;
+        return MigrateAsync(app.Services, cancellationToken);
+    }
+
+    /// <summary>Applies migrations, retrying while the database is unreachable (up to a minute).</summary>
+    public static async Task<MigrationResult> MigrateAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var migrator = services.GetRequiredService<Migrator>();
+        var mode = services.GetRequiredService<IOptions<PipelineOptions>>().Value.DatabaseMode;
         var deadline = DateTime.UtcNow.AddMinutes(1);
         while (true)
         {

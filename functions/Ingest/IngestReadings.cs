@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;

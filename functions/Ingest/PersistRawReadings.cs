@@ -4,7 +4,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Worker.Extensions.Kafka;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
@@ -20,16 +21,12 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
     [Function(nameof(PersistRawReadings))]
     public async Task RunAsync(
         [KafkaTrigger("%KafkaBrokerList%", "%RawTopic%", ConsumerGroup = "%PersistRawGroup%", IsBatched = true)]
-        IReadOnlyList<KafkaRecord<RawReadingMessage>> records,
+        RawReadingMessage[] batch,
+        FunctionContext context,
         CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(records);
-        var batch = new RawReadingMessage[records.Count];
-        for (var i = 0; i < records.Count; i++)
-        {
-            batch[i] = records[i].Value;
-        }
-
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(context);
         var toCalibrate = await store.InsertAsync(batch, cancellationToken);
         PipelineTelemetry.ReadingsPersisted.Add(batch.Length);
 
@@ -37,7 +34,7 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
         var publishActivities = new List<Activity>();
         try
         {
-            var messages = ToMessages(toCalibrate, TraceParents(records, toCalibrate, invocation, publishActivities));
+            var messages = ToMessages(toCalibrate, TraceParents(batch, KafkaTriggerMetadata.HeaderValues(context, KafkaTracing.TraceParentHeader, batch.Length), toCalibrate, invocation, publishActivities));
             await publisher.PublishAsync(options.Value.RealtimeTopic, messages, cancellationToken);
         }
         finally
@@ -72,17 +69,18 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
     /// request its reading came with (one per trace), else this invocation's own context.
     /// </summary>
     private static string?[] TraceParents(
-        IReadOnlyList<KafkaRecord<RawReadingMessage>> records,
+        RawReadingMessage[] batch,
+        string?[] messageTraceParents,
         IReadOnlyList<CalibrationRequest> requests,
         Activity? invocation,
         List<Activity> started)
     {
         var origins = new Dictionary<(string SensorId, long Micros), string>();
-        foreach (var record in records)
+        for (var i = 0; i < batch.Length; i++)
         {
-            if (record.Headers.TryGetValue(KafkaTracing.TraceParentHeader, out var traceParent))
+            if (messageTraceParents[i] is { } traceParent)
             {
-                origins[(record.Value.SensorId, Micros(record.Value.RecordedAt))] = traceParent;
+                origins[(batch[i].SensorId, Micros(batch[i].RecordedAt))] = traceParent;
             }
         }
 

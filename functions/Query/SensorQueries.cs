@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Query;

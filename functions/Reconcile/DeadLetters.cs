@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Hosting;
 using SensorPipeline.Functions.Runtime.Kafka;
 

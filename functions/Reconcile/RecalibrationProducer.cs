@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Ingest;
-using SensorPipeline.Functions.Runtime;
+using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Reconcile;

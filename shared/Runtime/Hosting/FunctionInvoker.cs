@@ -1,55 +1,63 @@
+using System.Collections;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Runtime.Hosting;
 
 /// <summary>
-/// Invokes a function: a new DI scope per invocation, the class built from it, parameters bound
-/// by type (trigger value, <see cref="CancellationToken"/>, <see cref="FunctionContext"/>, named
-/// values such as route parameters, then services), the result awaited.
+/// Invokes a function as the isolated worker does: a DI scope per invocation, the class built
+/// from it, a <see cref="FunctionContext"/> of ours, parameters bound by kind (trigger value,
+/// <see cref="CancellationToken"/>, <see cref="FunctionContext"/>, named values such as route
+/// parameters, then services), the result awaited, and a <c>[KafkaOutput]</c> return value
+/// published once the function succeeded.
 /// </summary>
-public sealed class FunctionInvoker(IServiceScopeFactory scopes)
+public sealed class FunctionInvoker(
+    IServiceScopeFactory scopes,
+    IServiceProvider services,
+    IOptions<FunctionsSerializerOptions> serializer)
 {
     public static readonly ActivitySource ActivitySource = new("SensorPipeline.Functions.Runtime");
 
-    public async Task<object?> InvokeAsync(
-        FunctionDescriptor function,
-        object? triggerValue,
-        IReadOnlyDictionary<string, object?>? namedValues,
-        CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<FunctionDescriptor, ParameterSource[]> _plans = new(ReferenceEqualityComparer.Instance);
+
+    private enum ParameterKind { Trigger, CancellationToken, Context, Service }
+
+    private readonly record struct ParameterSource(ParameterKind Kind, ParameterInfo Parameter);
+
+    public Task<object?> InvokeAsync(FunctionDescriptor function, object? triggerValue, CancellationToken cancellationToken) =>
+        InvokeAsync(function, new InvocationInput(triggerValue), cancellationToken);
+
+    public async Task<object?> InvokeAsync(FunctionDescriptor function, InvocationInput input, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(input);
+        var plan = _plans.GetOrAdd(function, Plan);
         await using var scope = scopes.CreateAsyncScope();
-        var services = scope.ServiceProvider;
-        var instance = function.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(services, function.Type);
-        var parameters = function.Method.GetParameters();
-        var arguments = new object?[parameters.Length];
-        var context = new FunctionContext(function.Name, Guid.NewGuid().ToString("N"));
-        for (var i = 0; i < parameters.Length; i++)
+        var provider = scope.ServiceProvider;
+        var context = new PortableFunctionContext(function, provider, input, cancellationToken);
+        var instance = function.Method.IsStatic ? null : ActivatorUtilities.CreateInstance(provider, function.Type);
+        var arguments = new object?[plan.Length];
+        for (var i = 0; i < plan.Length; i++)
         {
-            var parameter = parameters[i];
-            if (parameter == function.TriggerParameter)
+            var (kind, parameter) = plan[i];
+            arguments[i] = kind switch
             {
-                arguments[i] = triggerValue;
-            }
-            else if (parameter.ParameterType == typeof(CancellationToken))
-            {
-                arguments[i] = cancellationToken;
-            }
-            else if (parameter.ParameterType == typeof(FunctionContext))
-            {
-                arguments[i] = context;
-            }
-            else if (namedValues is not null && parameter.Name is not null && namedValues.TryGetValue(parameter.Name, out var named))
-            {
-                arguments[i] = Convert(named, parameter, function.Name);
-            }
-            else
-            {
-                arguments[i] = services.GetService(parameter.ParameterType)
+                ParameterKind.Trigger => input.TriggerValue,
+                ParameterKind.CancellationToken => cancellationToken,
+                ParameterKind.Context => context,
+                _ when input.NamedValues is not null && parameter.Name is not null && input.NamedValues.TryGetValue(parameter.Name, out var named)
+                    => Convert(named, parameter, function.Name),
+                _ => provider.GetService(parameter.ParameterType)
                     ?? (parameter.HasDefaultValue ? parameter.DefaultValue : throw new InvalidOperationException(
-                        $"Function '{function.Name}': cannot bind parameter '{parameter.Name}' of type {parameter.ParameterType.Name}."));
-            }
+                        $"Function '{function.Name}': cannot bind parameter '{parameter.Name}' of type {parameter.ParameterType.Name}.")),
+            };
         }
 
         object? returned;
@@ -64,13 +72,33 @@ public sealed class FunctionInvoker(IServiceScopeFactory scopes)
             throw;
         }
 
+        var result = await UnwrapAsync(returned);
+        if (function.KafkaOutput is { } output && result is not null)
+        {
+            var topic = services.GetRequiredService<SettingResolver>().Resolve(output.Topic, $"function {function.Name}");
+            await services.GetRequiredService<KafkaPublisher>().PublishAsync(topic, ToMessages(result), cancellationToken);
+        }
+
+        return result;
+    }
+
+    private static ParameterSource[] Plan(FunctionDescriptor function) =>
+        function.Method.GetParameters().Select(p => new ParameterSource(
+            p == function.TriggerParameter ? ParameterKind.Trigger
+            : p.ParameterType == typeof(CancellationToken) ? ParameterKind.CancellationToken
+            : p.ParameterType == typeof(FunctionContext) ? ParameterKind.Context
+            : ParameterKind.Service,
+            p)).ToArray();
+
+    private static async ValueTask<object?> UnwrapAsync(object? returned)
+    {
         switch (returned)
         {
             case Task task:
                 await task;
-                var resultProperty = task.GetType().GetProperty("Result");
-                return resultProperty is not null && task.GetType().IsGenericType && resultProperty.PropertyType.Name != "VoidTaskResult"
-                    ? resultProperty.GetValue(task)
+                var taskType = task.GetType();
+                return taskType.IsGenericType && taskType.GetProperty("Result") is { } result && result.PropertyType.Name != "VoidTaskResult"
+                    ? result.GetValue(task)
                     : null;
             case ValueTask valueTask:
                 await valueTask;
@@ -82,6 +110,18 @@ public sealed class FunctionInvoker(IServiceScopeFactory scopes)
             default:
                 return returned;
         }
+    }
+
+    /// <summary>A <c>[KafkaOutput]</c> value: a string, bytes or an object (JSON), or an array of them.</summary>
+    private IReadOnlyList<OutgoingMessage> ToMessages(object result)
+    {
+        var values = result is string or byte[] || result is not IEnumerable ? [result] : ((IEnumerable)result).Cast<object?>().Where(v => v is not null).ToList();
+        return values.Select(value => new OutgoingMessage(null, value switch
+        {
+            byte[] bytes => bytes,
+            string text => Encoding.UTF8.GetBytes(text),
+            _ => JsonSerializer.SerializeToUtf8Bytes(value, value!.GetType(), serializer.Value.Json),
+        })).ToList();
     }
 
     /// <summary>Converts a named value (a route parameter is a string) to the parameter's type.</summary>

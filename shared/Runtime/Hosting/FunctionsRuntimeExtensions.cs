@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using System.ComponentModel.DataAnnotations;
 using System.Reflection;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,27 +16,16 @@ namespace SensorPipeline.Functions.Runtime.Hosting;
 public static class FunctionsRuntimeExtensions
 {
     /// <summary>
-    /// Registers the functions runtime: discovery of the <see cref="FunctionAttribute"/> methods in
-    /// <paramref name="assemblies"/>, host.json options, keys, the Kafka producer, and the Kafka and
-    /// timer listeners of the enabled functions. HTTP functions are mapped by
-    /// <see cref="HttpFunctionEndpoints.MapHttpFunctions"/>.
+    /// Registers the portable host: <see cref="AddFunctionsServices"/>, keys, and the triggers of
+    /// the enabled functions (Kafka consume loops, timers; HTTP functions are mapped by
+    /// <see cref="HttpFunctionEndpoints.MapHttpFunctions"/>). Functions are discovered from the
+    /// Worker's <see cref="FunctionAttribute"/> in <paramref name="assemblies"/>.
     /// </summary>
     public static IHostApplicationBuilder AddFunctionsRuntime(this IHostApplicationBuilder builder, params Assembly[] assemblies)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        builder.AddFunctionsServices(assemblies);
         var services = builder.Services;
-
-        services.AddOptions<FunctionsHostOptions>()
-            .BindConfiguration(FunctionsHostOptions.SectionName)
-            .Validate(ValidateTree, "host.json (AzureFunctionsJobHost) has an invalid value")
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<FunctionsHostOptions>, FunctionsHostOptionsValidator>();
-
-        services.AddOptions<KafkaConnectionOptions>()
-            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-
         var development = builder.Environment.IsDevelopment();
         services.AddOptions<FunctionKeysOptions>()
             .BindConfiguration(FunctionKeysOptions.SectionName)
@@ -51,24 +41,49 @@ public static class FunctionsRuntimeExtensions
                 "Keys:Master (environment variable Keys__Master) is required outside Development when an HTTP function is enabled.")
             .ValidateOnStart();
 
-        services.AddOptions<FunctionsSerializerOptions>();
         services.Configure<KestrelServerOptions>(kestrel =>
             kestrel.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>($"{FunctionsHostOptions.SectionName}:http:maxRequestBodySize") ?? new HttpHostOptions().MaxRequestBodySize);
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // IActionResult results (OkObjectResult, ...) run through MVC's result executors.
+        services.AddMvcCore();
+        services.AddSingleton<FunctionInvoker>();
+        services.AddSingleton(sp => new FunctionKeyValidator(sp.GetRequiredService<IOptions<FunctionKeysOptions>>().Value));
+        services.AddHostedService<KafkaTriggersService>();
+        services.AddHostedService<TimerTriggersService>();
+        return builder;
+    }
+
+    /// <summary>
+    /// What the app's functions use under either host: host.json options, Kafka connection
+    /// settings, the function catalog (discovery and the host.json allow-list), setting
+    /// resolution, the Kafka producer, lag readers, dead letters and the timer schedule monitor.
+    /// Under the official Functions host this is all that is registered: the host runs the triggers.
+    /// </summary>
+    public static IHostApplicationBuilder AddFunctionsServices(this IHostApplicationBuilder builder, params Assembly[] assemblies)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<FunctionsHostOptions>()
+            .BindConfiguration(FunctionsHostOptions.SectionName)
+            .Validate(ValidateTree, "host.json (AzureFunctionsJobHost) has an invalid value")
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FunctionsHostOptions>, FunctionsHostOptionsValidator>();
+
+        services.AddOptions<KafkaConnectionOptions>()
+            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<FunctionsSerializerOptions>();
 
         var discovered = FunctionCatalog.Discover(assemblies);
         services.AddSingleton(sp => new FunctionCatalog(discovered, sp.GetRequiredService<IOptions<FunctionsHostOptions>>().Value.Functions));
         services.AddSingleton<SettingResolver>();
-        services.AddSingleton<FunctionInvoker>();
-        services.AddSingleton(sp => new FunctionKeyValidator(sp.GetRequiredService<IOptions<FunctionKeysOptions>>().Value));
         services.AddSingleton<KafkaPublisher>();
         services.AddSingleton<ConsumerLagRegistry>();
         services.AddSingleton<KafkaLagReader>();
         services.AddSingleton<DeadLetterBox>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IScheduleMonitor, InMemoryScheduleMonitor>();
-        services.AddHostedService<KafkaTriggersService>();
-        services.AddHostedService<TimerTriggersService>();
         return builder;
     }
 

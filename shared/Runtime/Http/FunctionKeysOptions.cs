@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
 
 namespace SensorPipeline.Functions.Runtime.Http;
 
@@ -35,6 +36,10 @@ public sealed class FunctionKeyValidator
         _allowAnonymous = options.AllowAnonymous;
     }
 
+    /// <summary>
+    /// Anonymous: anyone. Function (and User, which the portable host treats alike): a function
+    /// key or the master key. System and Admin: the master key only.
+    /// </summary>
     public bool IsAuthorized(HttpRequest request, AuthorizationLevel level)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -56,7 +61,7 @@ public sealed class FunctionKeyValidator
 
         var hash = Hash(presented);
         var ok = _master is not null && CryptographicOperations.FixedTimeEquals(hash, _master);
-        if (level == AuthorizationLevel.Function)
+        if (level is AuthorizationLevel.Function or AuthorizationLevel.User)
         {
             foreach (var key in _function)
             {

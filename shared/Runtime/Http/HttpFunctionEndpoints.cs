@@ -1,6 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Functions.Runtime.Hosting;
@@ -9,7 +12,28 @@ namespace SensorPipeline.Functions.Runtime.Http;
 
 public static class HttpFunctionEndpoints
 {
-    /// <summary>Maps every enabled HTTP-triggered function to <c>/{routePrefix}/{route}</c>.</summary>
+    /// <summary>The URL path of an HTTP function: <c>/{routePrefix}/{route}</c>, the route defaulting to the function's name.</summary>
+    public static string RouteOf(FunctionDescriptor function, HttpTriggerAttribute trigger, string routePrefix)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        ArgumentNullException.ThrowIfNull(trigger);
+        ArgumentNullException.ThrowIfNull(routePrefix);
+        return "/" + string.Join('/', new[] { routePrefix.Trim('/'), (trigger.Route ?? function.Name).Trim('/') }.Where(s => s.Length > 0));
+    }
+
+    /// <summary>The HTTP methods of a function; without any, every method (as the Functions host).</summary>
+    public static IReadOnlyList<string> MethodsOf(HttpTriggerAttribute trigger)
+    {
+        ArgumentNullException.ThrowIfNull(trigger);
+        return trigger.Methods is { Length: > 0 } methods
+            ? methods.Select(m => m.ToUpperInvariant()).ToArray()
+            : ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
+    }
+
+    /// <summary>
+    /// Maps every enabled HTTP-triggered function (the ASP.NET Core integration's model:
+    /// <see cref="HttpRequest"/> in, <see cref="IResult"/> or <see cref="IActionResult"/> out).
+    /// </summary>
     public static IEndpointRouteBuilder MapHttpFunctions(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -17,16 +41,17 @@ public static class HttpFunctionEndpoints
         var catalog = services.GetRequiredService<FunctionCatalog>();
         var invoker = services.GetRequiredService<FunctionInvoker>();
         var keys = services.GetRequiredService<FunctionKeyValidator>();
-        var prefix = services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value.Http.RoutePrefix.Trim('/');
+        var prefix = services.GetRequiredService<IOptions<FunctionsHostOptions>>().Value.Http.RoutePrefix;
         foreach (var (function, trigger) in catalog.EnabledWith<HttpTriggerAttribute>())
         {
-            var route = "/" + string.Join('/', new[] { prefix, (trigger.Route ?? function.Name).Trim('/') }.Where(s => s.Length > 0));
-            var methods = trigger.Methods.Count == 0 ? ["GET", "POST"] : trigger.Methods.Select(m => m.ToUpperInvariant()).ToArray();
-            endpoints.MapMethods(route, methods, async (HttpContext context) =>
+            endpoints.MapMethods(RouteOf(function, trigger, prefix), MethodsOf(trigger), async (HttpContext context) =>
             {
                 if (!keys.IsAuthorized(context.Request, trigger.AuthLevel))
                 {
-                    return Results.Json(new { error = "A valid key is required (x-functions-key header or code query parameter)." }, statusCode: StatusCodes.Status401Unauthorized);
+                    return Results.Problem(
+                        title: "Unauthorized",
+                        detail: "A valid key is required (x-functions-key header or code query parameter).",
+                        statusCode: StatusCodes.Status401Unauthorized);
                 }
 
                 var named = context.Request.RouteValues.ToDictionary(
@@ -34,16 +59,20 @@ public static class HttpFunctionEndpoints
                 object? result;
                 try
                 {
-                    result = await invoker.InvokeAsync(function, context.Request, named, context.RequestAborted);
+                    result = await invoker.InvokeAsync(
+                        function,
+                        new InvocationInput(context.Request, named, () => BindingData(context.Request, named)),
+                        context.RequestAborted);
                 }
                 catch (FunctionBindingException e)
                 {
-                    return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
+                    return Results.Problem(title: "Bad Request", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
                 }
 
                 return result switch
                 {
                     IResult r => r,
+                    IActionResult action => new ActionResultAdapter(action),
                     null => Results.NoContent(),
                     var value => Results.Ok(value),
                 };
@@ -51,5 +80,23 @@ public static class HttpFunctionEndpoints
         }
 
         return endpoints;
+    }
+
+    /// <summary>HTTP trigger metadata as the Functions host gives it: route values, <c>Query</c> and <c>Headers</c>.</summary>
+    private static IReadOnlyDictionary<string, object?> BindingData(HttpRequest request, Dictionary<string, object?> route)
+    {
+        var data = new Dictionary<string, object?>(route, StringComparer.OrdinalIgnoreCase)
+        {
+            ["Query"] = request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+            ["Headers"] = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
+        };
+        return data;
+    }
+
+    /// <summary>Runs an MVC <see cref="IActionResult"/> (OkObjectResult, ...) as the ASP.NET Core integration does.</summary>
+    private sealed class ActionResultAdapter(IActionResult action) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext) =>
+            action.ExecuteResultAsync(new ActionContext(httpContext, httpContext.GetRouteData(), new ActionDescriptor()));
     }
 }

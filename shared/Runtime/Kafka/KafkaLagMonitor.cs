@@ -4,6 +4,7 @@ using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Functions.Runtime.Kafka;
 

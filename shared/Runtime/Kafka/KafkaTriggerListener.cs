@@ -32,7 +32,10 @@ internal sealed partial class KafkaTriggerListener(
 
     private enum Outcome { Done, Failed, Abandoned }
 
-    public void Run(CancellationToken stoppingToken)
+    /// <summary>Runs the loop on the calling thread until stopped.</summary>
+    public void Run(CancellationToken stoppingToken) => ConsumeLoopSynchronizationContext.Run(() => RunAsync(stoppingToken));
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(settings.ConsumerConfig)
             .SetErrorHandler((_, error) => LogConsumerError(logger, function.Name, error.Code, error.Reason))
@@ -75,7 +78,7 @@ internal sealed partial class KafkaTriggerListener(
                         continue;
                     }
 
-                    ProcessBatch(consumer, batch, stoppingToken);
+                    await ProcessBatchAsync(consumer, batch, stoppingToken);
                     lags.Report(function.Name, instance, ConsumerLagRegistry.LocalLag(consumer));
                     _windowCount += batch.Count;
                 }
@@ -183,7 +186,7 @@ internal sealed partial class KafkaTriggerListener(
         return batch;
     }
 
-    private void ProcessBatch(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch, CancellationToken stoppingToken)
+    private async Task ProcessBatchAsync(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch, CancellationToken stoppingToken)
     {
         var partitions = batch.Select(r => r.TopicPartition).ToHashSet();
         var decoded = new List<(ConsumeResult<byte[], byte[]> Record, object Value)>(batch.Count);
@@ -198,7 +201,7 @@ internal sealed partial class KafkaTriggerListener(
             {
                 // Undecodable: retrying cannot help, so it goes straight to the dead-letter topic.
                 LogUndecodable(logger, e, function.Name, record.Topic, record.Partition.Value, record.Offset.Value);
-                outcome = DeadLetter(consumer, [record], e, 0, partitions, stoppingToken);
+                outcome = await DeadLetterAsync(consumer, [record], e, 0, partitions, stoppingToken);
                 if (outcome != Outcome.Done)
                 {
                     break;
@@ -210,13 +213,13 @@ internal sealed partial class KafkaTriggerListener(
         {
             if (binder.IsBatched)
             {
-                outcome = ProcessIsolating(consumer, decoded, settings.MaxRetries + 1, partitions, stoppingToken);
+                outcome = await ProcessIsolatingAsync(consumer, decoded, settings.MaxRetries + 1, partitions, stoppingToken);
             }
             else
             {
                 foreach (var single in decoded)
                 {
-                    outcome = ProcessIsolating(consumer, [single], settings.MaxRetries + 1, partitions, stoppingToken);
+                    outcome = await ProcessIsolatingAsync(consumer, [single], settings.MaxRetries + 1, partitions, stoppingToken);
                     if (outcome != Outcome.Done)
                     {
                         break;
@@ -246,14 +249,14 @@ internal sealed partial class KafkaTriggerListener(
     /// fails, halves the items and runs each half once, down to single items, which get the full
     /// retries before being dead-lettered. One poison message costs its neighbours nothing.
     /// </summary>
-    private Outcome ProcessIsolating(
+    private async Task<Outcome> ProcessIsolatingAsync(
         IConsumer<byte[], byte[]> consumer,
         IReadOnlyList<(ConsumeResult<byte[], byte[]> Record, object Value)> items,
         int attempts,
         HashSet<TopicPartition> partitions,
         CancellationToken stoppingToken)
     {
-        var (outcome, error, tried) = Execute(consumer, items, attempts, partitions, stoppingToken);
+        var (outcome, error, tried) = await ExecuteAsync(consumer, items, attempts, partitions, stoppingToken);
         if (outcome != Outcome.Failed)
         {
             return outcome;
@@ -261,20 +264,20 @@ internal sealed partial class KafkaTriggerListener(
 
         if (items.Count == 1)
         {
-            return DeadLetter(consumer, [items[0].Record], error!, tried, partitions, stoppingToken);
+            return await DeadLetterAsync(consumer, [items[0].Record], error!, tried, partitions, stoppingToken);
         }
 
         LogSplitting(logger, function.Name, items.Count);
         var half = items.Count / 2;
         var left = items.Take(half).ToList();
         var right = items.Skip(half).ToList();
-        var leftOutcome = ProcessIsolating(consumer, left, left.Count == 1 ? settings.MaxRetries + 1 : 1, partitions, stoppingToken);
+        var leftOutcome = await ProcessIsolatingAsync(consumer, left, left.Count == 1 ? settings.MaxRetries + 1 : 1, partitions, stoppingToken);
         return leftOutcome != Outcome.Done
             ? leftOutcome
-            : ProcessIsolating(consumer, right, right.Count == 1 ? settings.MaxRetries + 1 : 1, partitions, stoppingToken);
+            : await ProcessIsolatingAsync(consumer, right, right.Count == 1 ? settings.MaxRetries + 1 : 1, partitions, stoppingToken);
     }
 
-    private (Outcome Outcome, Exception? Error, int Attempts) Execute(
+    private async Task<(Outcome Outcome, Exception? Error, int Attempts)> ExecuteAsync(
         IConsumer<byte[], byte[]> consumer,
         IReadOnlyList<(ConsumeResult<byte[], byte[]> Record, object Value)> items,
         int maxAttempts,
@@ -285,6 +288,8 @@ internal sealed partial class KafkaTriggerListener(
         var delay = settings.RetryInitialDelay;
         var outageDelay = settings.RetryInitialDelay;
         var argument = binder.BuildArgument(items.Select(i => i.Value).ToList());
+        var records = items.Select(i => i.Record).ToList();
+        Func<IReadOnlyDictionary<string, object?>> bindingData = () => KafkaMessageBinder.BindingData(records, settings.ConsumerConfig.GroupId, binder.IsBatched);
         while (true)
         {
             if (stoppingToken.IsCancellationRequested)
@@ -299,7 +304,7 @@ internal sealed partial class KafkaTriggerListener(
                 {
                     try
                     {
-                        invoker.InvokeAsync(function, argument, null, stoppingToken).GetAwaiter().GetResult();
+                        await invoker.InvokeAsync(function, new InvocationInput(argument, BindingData: bindingData, RetryCount: attempts, MaxRetryCount: maxAttempts - 1), stoppingToken);
                     }
                     catch (Exception e)
                     {
@@ -350,7 +355,7 @@ internal sealed partial class KafkaTriggerListener(
     private TimeSpan Next(TimeSpan delay) =>
         TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, settings.RetryMaxDelay.Ticks));
 
-    private Outcome DeadLetter(
+    private async Task<Outcome> DeadLetterAsync(
         IConsumer<byte[], byte[]> consumer,
         IReadOnlyList<ConsumeResult<byte[], byte[]>> records,
         Exception error,
@@ -390,7 +395,7 @@ internal sealed partial class KafkaTriggerListener(
 
             try
             {
-                publisher.PublishAsync(settings.DeadLetterTopic, messages, stoppingToken).GetAwaiter().GetResult();
+                await publisher.PublishAsync(settings.DeadLetterTopic, messages, stoppingToken);
                 RuntimeTelemetry.MessagesDeadLettered.Add(records.Count, new KeyValuePair<string, object?>("faas.name", function.Name));
                 foreach (var r in records)
                 {

@@ -3,7 +3,9 @@ using Confluent.Kafka;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Functions.Runtime.Kafka;
 
@@ -73,19 +75,52 @@ internal sealed partial class KafkaTriggersService(
             config.PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky;
         }
 
+        var (maxRetries, initialDelay, maxDelay) = RetryPolicy(function, kafka);
         var triggerSettings = new KafkaTriggerSettings(
             topic,
             topic + kafka.DeadLetterSuffix,
             config,
             kafka.MaxBatchSize,
             kafka.MaxBatchWait,
-            kafka.MaxRetries,
-            kafka.RetryInitialDelay,
-            kafka.RetryMaxDelay);
+            maxRetries,
+            initialDelay,
+            maxDelay);
         var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
         var throttle = kafka.Throttle.GetValueOrDefault(function.Name);
         return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
     }
+
+    /// <summary>
+    /// The function's retries: its <c>[FixedDelayRetry]</c> or <c>[ExponentialBackoffRetry]</c>
+    /// (the Worker's attributes), else host.json <c>extensions.kafka</c>. A negative count (the
+    /// official host's "forever") is host.json's bound here: a message that keeps failing goes to
+    /// the dead-letter topic rather than stopping its partition.
+    /// </summary>
+    internal static (int MaxRetries, TimeSpan InitialDelay, TimeSpan MaxDelay) RetryPolicy(FunctionDescriptor function, KafkaExtensionOptions kafka)
+    {
+        var usedBy = $"function {function.Name}: retry";
+        switch (function.Retry)
+        {
+            case FixedDelayRetryAttribute fixedDelay:
+                var delay = ParseInterval(fixedDelay.DelayInterval, usedBy);
+                return (Count(fixedDelay.MaxRetryCount), delay, delay);
+            case ExponentialBackoffRetryAttribute backoff:
+                var min = ParseInterval(backoff.MinimumInterval, usedBy);
+                var max = ParseInterval(backoff.MaximumInterval, usedBy);
+                return max < min
+                    ? throw new InvalidOperationException($"{usedBy}: maximumInterval {backoff.MaximumInterval} is shorter than minimumInterval {backoff.MinimumInterval}.")
+                    : (Count(backoff.MaxRetryCount), min, max);
+            default:
+                return (kafka.MaxRetries, kafka.RetryInitialDelay, kafka.RetryMaxDelay);
+        }
+
+        int Count(int retries) => retries < 0 ? kafka.MaxRetries : retries;
+    }
+
+    private static TimeSpan ParseInterval(string value, string usedBy) =>
+        TimeSpan.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var interval) && interval >= TimeSpan.Zero
+            ? interval
+            : throw new InvalidOperationException($"{usedBy}: '{value}' is not an interval (hh:mm:ss).");
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "The consume loop of {Function} failed fatally; stopping the host")]
     private static partial void LogLoopCrashed(ILogger logger, Exception exception, string function);

@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SensorPipeline.Functions.Runtime.Hosting;
@@ -38,12 +39,12 @@ internal sealed partial class TimerTriggersService(
                 await WithRetryAsync(() => monitor.TryClaimAsync(function.Name, previous.Value, stoppingToken), function.Name, stoppingToken))
             {
                 LogPastDue(logger, function.Name, previous.Value);
-                await InvokeAsync(function, new TimerInfo(previous.Value, last, schedule.Next(now), IsPastDue: true), stoppingToken);
+                await InvokeAsync(function, previous.Value, last, schedule.Next(now), pastDue: true, stoppingToken);
                 last = previous;
             }
             else if (trigger.RunOnStartup)
             {
-                await InvokeAsync(function, new TimerInfo(now, last, schedule.Next(now), IsPastDue: false), stoppingToken);
+                await InvokeAsync(function, now, last, schedule.Next(now), pastDue: false, stoppingToken);
             }
 
             while (!stoppingToken.IsCancellationRequested)
@@ -62,7 +63,7 @@ internal sealed partial class TimerTriggersService(
                     continue;
                 }
 
-                await InvokeAsync(function, new TimerInfo(next, last, schedule.Next(next), IsPastDue: time.GetUtcNow() - next > TimeSpan.FromMinutes(1)), stoppingToken);
+                await InvokeAsync(function, next, last, schedule.Next(next), pastDue: time.GetUtcNow() - next > TimeSpan.FromMinutes(1), stoppingToken);
                 last = next;
             }
         }
@@ -71,15 +72,21 @@ internal sealed partial class TimerTriggersService(
         }
     }
 
-    private async Task InvokeAsync(FunctionDescriptor function, TimerInfo info, CancellationToken stoppingToken)
+    /// <summary>Runs the function with the Worker's <see cref="TimerInfo"/>: its schedule status and whether it is past due.</summary>
+    private async Task InvokeAsync(FunctionDescriptor function, DateTimeOffset scheduled, DateTimeOffset? last, DateTimeOffset next, bool pastDue, CancellationToken stoppingToken)
     {
+        var info = new TimerInfo
+        {
+            IsPastDue = pastDue,
+            ScheduleStatus = new ScheduleStatus { Last = (last ?? default).UtcDateTime, Next = next.UtcDateTime, LastUpdated = scheduled.UtcDateTime },
+        };
         try
         {
-            await invoker.InvokeAsync(function, info, null, stoppingToken);
+            await invoker.InvokeAsync(function, info, stoppingToken);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
-            LogFailed(logger, e, function.Name, info.ScheduledTime);
+            LogFailed(logger, e, function.Name, scheduled);
         }
     }
 

@@ -15,6 +15,9 @@ public sealed class ProbeState
 
     public ConcurrentQueue<int> Processed { get; } = new();
 
+    /// <summary>What each invocation's FunctionContext said (invocation id, function, retry, trigger metadata).</summary>
+    public ConcurrentQueue<SeenContext> Contexts { get; } = new();
+
     public int Invocations;
 
     /// <summary>Invocations (of any message) that fail before the function starts succeeding.</summary>
@@ -71,26 +74,54 @@ public sealed class ProbeState
     }
 }
 
+/// <summary>A FunctionContext as a probe saw it.</summary>
+public sealed record SeenContext(
+    string InvocationId,
+    string FunctionName,
+    int RetryCount,
+    int MaxRetryCount,
+    IReadOnlyDictionary<string, object?> BindingData,
+    bool ServicesResolve);
+
 public sealed class ProbeFunctions
 {
     [Function("ProbeBatched")]
     public Task BatchedAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] IReadOnlyList<ProbeMessage> batch,
-        CancellationToken cancellationToken) =>
-        batch.Count == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] ProbeMessage[] batch,
+        FunctionContext context,
+        CancellationToken cancellationToken)
+    {
+        if (batch.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
+        var state = ProbeState.For(batch[0].Run);
+        state.Contexts.Enqueue(new SeenContext(
+            context.InvocationId,
+            context.FunctionDefinition.Name,
+            context.RetryContext.RetryCount,
+            context.RetryContext.MaxRetryCount,
+            context.BindingContext.BindingData,
+            context.InstanceServices.GetService(typeof(ProbeState)) is null && context.InstanceServices.GetService(typeof(TimeProvider)) is not null));
+        return state.HandleAsync(batch, cancellationToken);
+    }
 
     [Function("ProbeLowPriority")]
     public Task LowPriorityAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic2%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] IReadOnlyList<ProbeMessage> batch,
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic2%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] ProbeMessage[] batch,
         CancellationToken cancellationToken) =>
-        batch.Count == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
+        batch.Length == 0 ? Task.CompletedTask : ProbeState.For(batch[0].Run).HandleAsync(batch, cancellationToken);
 
     [Function("ProbeSingle")]
     public Task SingleAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%")] KafkaRecord<ProbeMessage> record,
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%")] ProbeMessage message,
+        FunctionContext context,
         CancellationToken cancellationToken)
     {
-        Assert.NotNull(record.Key);
-        return ProbeState.For(record.Value.Run).HandleAsync([record.Value], cancellationToken);
+        // Single-message metadata: the key and the rest without the Array suffix.
+        Assert.IsType<string>(context.BindingContext.BindingData["Key"]);
+        Assert.IsType<long>(context.BindingContext.BindingData["Offset"]);
+        return ProbeState.For(message.Run).HandleAsync([message], cancellationToken);
     }
 }

@@ -64,7 +64,7 @@ public sealed class TimerTriggerTests(TestServers servers, AzuriteServer azurite
 
         var runs = RunsOf(run);
         Assert.InRange(runs.Count, 3, 6);
-        Assert.Equal(runs.Count, runs.Select(r => r.ScheduledTime).Distinct().Count());
+        Assert.Equal(runs.Count, runs.Select(r => r.ScheduleStatus!.LastUpdated).Distinct().Count());
     }
 
     [Theory]
@@ -88,7 +88,7 @@ public sealed class TimerTriggerTests(TestServers servers, AzuriteServer azurite
 
         var single = Assert.Single(RunsOf(run));
         Assert.True(single.IsPastDue);
-        Assert.Equal(0, single.ScheduledTime.Minute);
-        Assert.Equal(0, single.ScheduledTime.Second);
+        Assert.Equal(0, single.ScheduleStatus!.LastUpdated.Minute);
+        Assert.Equal(0, single.ScheduleStatus!.LastUpdated.Second);
     }
 }

@@ -62,7 +62,7 @@ public sealed class FunctionCatalogTests
         Assert.Equal("request", http.TriggerParameter.Name);
         var httpTrigger = Assert.IsType<HttpTriggerAttribute>(http.Trigger);
         Assert.Equal(AuthorizationLevel.Function, httpTrigger.AuthLevel);
-        Assert.Equal(["get"], httpTrigger.Methods);
+        Assert.Equal(["get"], httpTrigger.Methods!);
         Assert.Equal("unit-test/{id}", httpTrigger.Route);
 
         var kafka = found[1];

@@ -33,7 +33,7 @@ public sealed class FunctionInvokerTests
             FunctionContext context,
             string id,
             ScopedThing scoped) =>
-            $"{greeter.Greet(trigger)}|{cancellationToken.CanBeCanceled}|{context.FunctionName}|{id}|{scoped.Disposed}";
+            $"{greeter.Greet(trigger)}|{cancellationToken.CanBeCanceled}|{context.FunctionDefinition.Name}|{id}|{scoped.Disposed}";
 
         public static CancellationToken Token([TimerTrigger("0 * * * * *")] string trigger, CancellationToken cancellationToken) => cancellationToken;
 
@@ -83,23 +83,27 @@ public sealed class FunctionInvokerTests
     {
         var info = typeof(Functions).GetMethod(method, BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)!;
         var trigger = info.GetParameters()[0];
-        return new FunctionDescriptor("UnitTest" + method, typeof(Functions), info, trigger, trigger.GetCustomAttribute<TriggerAttribute>()!);
+        return new FunctionDescriptor("UnitTest" + method, typeof(Functions), info, trigger, trigger.GetCustomAttribute<TriggerBindingAttribute>()!);
     }
 
-    private static FunctionInvoker Invoker() =>
-        new(new ServiceCollection()
+    private static FunctionInvoker Invoker()
+    {
+        var services = new ServiceCollection()
             .AddSingleton<Greeter>()
             .AddScoped<ScopedThing>()
-            .BuildServiceProvider()
-            .GetRequiredService<IServiceScopeFactory>());
+            .BuildServiceProvider();
+        return new FunctionInvoker(
+            services.GetRequiredService<IServiceScopeFactory>(),
+            services,
+            Microsoft.Extensions.Options.Options.Create(new SensorPipeline.Functions.Runtime.Kafka.FunctionsSerializerOptions()));
+    }
 
     [Fact]
     public async Task InvokeAsync_binds_trigger_token_context_named_values_and_services()
     {
         using var cancellation = new CancellationTokenSource();
 
-        var result = await Invoker().InvokeAsync(
-            Describe(nameof(Functions.Bind)), "world", new Dictionary<string, object?> { ["id"] = "sensor-7" }, cancellation.Token);
+        var result = await Invoker().InvokeAsync(Describe(nameof(Functions.Bind)), new InvocationInput("world", new Dictionary<string, object?> { ["id"] = "sensor-7" }), cancellation.Token);
 
         Assert.Equal("hello world|True|UnitTestBind|sensor-7|False", result);
     }
@@ -109,7 +113,7 @@ public sealed class FunctionInvokerTests
     {
         using var cancellation = new CancellationTokenSource();
 
-        var result = await Invoker().InvokeAsync(Describe(nameof(Functions.Token)), "x", null, cancellation.Token);
+        var result = await Invoker().InvokeAsync(Describe(nameof(Functions.Token)), new InvocationInput("x", null), cancellation.Token);
 
         Assert.Equal(cancellation.Token, Assert.IsType<CancellationToken>(result));
     }
@@ -120,12 +124,47 @@ public sealed class FunctionInvokerTests
         var invoker = Invoker();
         var function = Describe(nameof(Functions.Context));
 
-        var first = Assert.IsType<FunctionContext>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
-        var second = Assert.IsType<FunctionContext>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+        var first = Assert.IsType<PortableFunctionContext>(await invoker.InvokeAsync(function, new InvocationInput("x", null), CancellationToken.None));
+        var second = Assert.IsType<PortableFunctionContext>(await invoker.InvokeAsync(function, new InvocationInput("x", null), CancellationToken.None));
 
-        Assert.Equal("UnitTestContext", first.FunctionName);
-        Assert.Matches("^[0-9a-f]{32}$", first.InvocationId);
+        Assert.Equal("UnitTestContext", first.FunctionDefinition.Name);
+        Assert.Equal("UnitTestContext", first.FunctionId);
+        Assert.EndsWith("FunctionInvokerTests+Functions.Context", first.FunctionDefinition.EntryPoint, StringComparison.Ordinal);
+        Assert.Equal(["trigger", "context"], first.FunctionDefinition.Parameters.Select(p => p.Name));
+        Assert.Equal("timerTrigger", first.FunctionDefinition.InputBindings["trigger"].Type);
+        Assert.True(Guid.TryParse(first.InvocationId, out _));
         Assert.NotEqual(first.InvocationId, second.InvocationId);
+        Assert.Empty(first.BindingContext.BindingData);
+        Assert.Equal(0, first.RetryContext.RetryCount);
+        first.Items["k"] = "v";
+        Assert.Empty(second.Items);
+    }
+
+    [Fact]
+    public async Task InvokeAsync_context_carries_binding_data_retry_count_and_trace_parent()
+    {
+        using var source = new System.Diagnostics.ActivitySource("unit-test-invoker");
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == "unit-test-invoker",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllData,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var activity = source.StartActivity("invoke");
+        var built = 0;
+
+        var context = Assert.IsType<PortableFunctionContext>(await Invoker().InvokeAsync(
+            Describe(nameof(Functions.Context)),
+            new InvocationInput("x", BindingData: () => { built++; return new Dictionary<string, object?> { ["Offset"] = 5L }; }, RetryCount: 2, MaxRetryCount: 5),
+            CancellationToken.None));
+
+        Assert.Equal(0, built);
+        Assert.Equal(5L, context.BindingContext.BindingData["Offset"]);
+        Assert.Equal(5L, context.BindingContext.BindingData["Offset"]);
+        Assert.Equal(1, built);
+        Assert.Equal(2, context.RetryContext.RetryCount);
+        Assert.Equal(5, context.RetryContext.MaxRetryCount);
+        Assert.Equal(activity!.Id, context.TraceContext.TraceParent);
     }
 
     [Fact]
@@ -134,8 +173,8 @@ public sealed class FunctionInvokerTests
         var invoker = Invoker();
         var function = Describe(nameof(Functions.Scoped));
 
-        var first = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
-        var second = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, "x", null, CancellationToken.None));
+        var first = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, new InvocationInput("x", null), CancellationToken.None));
+        var second = Assert.IsType<ScopedThing>(await invoker.InvokeAsync(function, new InvocationInput("x", null), CancellationToken.None));
 
         Assert.NotSame(first, second);
         Assert.True(first.Disposed);
@@ -145,28 +184,28 @@ public sealed class FunctionInvokerTests
     [Fact]
     public async Task InvokeAsync_awaits_a_task_and_returns_its_result()
     {
-        Assert.Equal(42, await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncResult)), 21, null, CancellationToken.None));
-        Assert.Equal("done!", await Invoker().InvokeAsync(Describe(nameof(Functions.CompletedResult)), "done", null, CancellationToken.None));
+        Assert.Equal(42, await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncResult)), new InvocationInput(21, null), CancellationToken.None));
+        Assert.Equal("done!", await Invoker().InvokeAsync(Describe(nameof(Functions.CompletedResult)), new InvocationInput("done", null), CancellationToken.None));
     }
 
     [Fact]
     public async Task InvokeAsync_returns_null_for_a_plain_task_or_void()
     {
-        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncNoResult)), 1, null, CancellationToken.None));
-        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.Void)), "x", null, CancellationToken.None));
+        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.AsyncNoResult)), new InvocationInput(1, null), CancellationToken.None));
+        Assert.Null(await Invoker().InvokeAsync(Describe(nameof(Functions.Void)), new InvocationInput("x", null), CancellationToken.None));
     }
 
     [Fact]
     public async Task InvokeAsync_uses_a_parameters_default_when_nothing_binds_it()
     {
-        Assert.Equal("default", await Invoker().InvokeAsync(Describe(nameof(Functions.WithDefault)), "x", null, CancellationToken.None));
+        Assert.Equal("default", await Invoker().InvokeAsync(Describe(nameof(Functions.WithDefault)), new InvocationInput("x", null), CancellationToken.None));
     }
 
     [Fact]
     public async Task InvokeAsync_unbindable_parameter_throws_naming_function_and_parameter()
     {
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            Invoker().InvokeAsync(Describe(nameof(Functions.Unbindable)), "x", null, CancellationToken.None));
+            Invoker().InvokeAsync(Describe(nameof(Functions.Unbindable)), new InvocationInput("x", null), CancellationToken.None));
 
         Assert.Contains("'UnitTestUnbindable'", e.Message, StringComparison.Ordinal);
         Assert.Contains("'notRegistered'", e.Message, StringComparison.Ordinal);
@@ -176,7 +215,7 @@ public sealed class FunctionInvokerTests
     public async Task InvokeAsync_rethrows_a_synchronous_exception_of_the_function_unwrapped()
     {
         var e = await Assert.ThrowsAsync<UnitTestFailure>(() =>
-            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsSynchronously)), "boom", null, CancellationToken.None));
+            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsSynchronously)), new InvocationInput("boom", null), CancellationToken.None));
 
         Assert.Equal("sync boom", e.Message);
     }
@@ -185,7 +224,7 @@ public sealed class FunctionInvokerTests
     public async Task InvokeAsync_rethrows_an_asynchronous_exception_of_the_function_unwrapped()
     {
         var e = await Assert.ThrowsAsync<UnitTestFailure>(() =>
-            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsAsynchronously)), "boom", null, CancellationToken.None));
+            Invoker().InvokeAsync(Describe(nameof(Functions.ThrowsAsynchronously)), new InvocationInput("boom", null), CancellationToken.None));
 
         Assert.Equal("async boom", e.Message);
     }
@@ -193,17 +232,17 @@ public sealed class FunctionInvokerTests
     [Fact]
     public async Task Invoke_awaits_a_generic_ValueTask_and_returns_its_result_or_exception()
     {
-        Assert.Equal(8, await Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskResult)), 7, null, CancellationToken.None));
-        var failure = await Assert.ThrowsAsync<UnitTestFailure>(() => Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskThrows)), 3, null, CancellationToken.None));
+        Assert.Equal(8, await Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskResult)), new InvocationInput(7, null), CancellationToken.None));
+        var failure = await Assert.ThrowsAsync<UnitTestFailure>(() => Invoker().InvokeAsync(Describe(nameof(Functions.ValueTaskThrows)), new InvocationInput(3, null), CancellationToken.None));
         Assert.Equal("value task failed 3", failure.Message);
     }
 
     [Fact]
     public async Task Invoke_converts_named_string_values_to_the_parameter_type_and_rejects_bad_ones()
     {
-        Assert.Equal(70, await Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), "x", new Dictionary<string, object?> { ["id"] = "7" }, CancellationToken.None));
+        Assert.Equal(70, await Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), new InvocationInput("x", new Dictionary<string, object?> { ["id"] = "7" }), CancellationToken.None));
         var error = await Assert.ThrowsAsync<FunctionBindingException>(() =>
-            Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), "x", new Dictionary<string, object?> { ["id"] = "seven" }, CancellationToken.None));
+            Invoker().InvokeAsync(Describe(nameof(Functions.RouteNumber)), new InvocationInput("x", new Dictionary<string, object?> { ["id"] = "seven" }), CancellationToken.None));
         Assert.Contains("'seven' is not a valid Int32 for parameter 'id'", error.Message, StringComparison.Ordinal);
     }
 }

@@ -23,7 +23,7 @@ public sealed class KafkaMessageBinderTests
         {
         }
 
-        public static void RecordBatch([KafkaTrigger("b", "t", IsBatched = true)] IEnumerable<KafkaRecord<UnitTestReading>> records)
+        public static void PocoArrayBatch([KafkaTrigger("b", "t", IsBatched = true)] UnitTestReading[] readings)
         {
         }
 
@@ -43,9 +43,6 @@ public sealed class KafkaMessageBinderTests
         {
         }
 
-        public static void Record([KafkaTrigger("b", "t")] KafkaRecord<UnitTestReading> record)
-        {
-        }
     }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -56,7 +53,7 @@ public sealed class KafkaMessageBinderTests
     {
         var info = typeof(Signatures).GetMethod(method)!;
         var trigger = info.GetParameters()[0];
-        return new FunctionDescriptor("UnitTest" + method, typeof(Signatures), info, trigger, trigger.GetCustomAttribute<TriggerAttribute>()!);
+        return new FunctionDescriptor("UnitTest" + method, typeof(Signatures), info, trigger, trigger.GetCustomAttribute<TriggerBindingAttribute>()!);
     }
 
     private static KafkaMessageBinder Binder(string method)
@@ -100,43 +97,41 @@ public sealed class KafkaMessageBinderTests
     }
 
     [Fact]
-    public void Decode_builds_a_kafka_record_with_the_metadata()
+    public void BindingData_of_one_message_has_the_official_binding_names()
     {
         var headers = new Headers { { "traceparent", "00-abc-01"u8.ToArray() }, { "empty", null! } };
 
-        var record = Assert.IsType<KafkaRecord<UnitTestReading>>(
-            Binder(nameof(Signatures.Record)).Decode(Message("""{"sensorId":"s-1","value":1}""", "key-1", headers)));
+        var data = KafkaMessageBinder.BindingData([Message("""{"sensorId":"s-1","value":1}""", "key-1", headers)], "group-1", batched: false);
 
-        Assert.Equal("temperature.raw", record.Topic);
-        Assert.Equal(3, record.Partition);
-        Assert.Equal(5, record.Offset);
-        Assert.Equal(new DateTimeOffset(SentAt), record.Timestamp);
-        Assert.Equal("key-1", record.Key);
-        Assert.Equal(new UnitTestReading("s-1", 1), record.Value);
-        Assert.Equal(2, record.Headers.Count);
-        Assert.Equal("00-abc-01", record.Headers["traceparent"]);
-        Assert.Equal("", record.Headers["empty"]);
+        Assert.Equal("temperature.raw", data["Topic"]);
+        Assert.Equal(3, data["Partition"]);
+        Assert.Equal(5L, data["Offset"]);
+        Assert.Equal(SentAt, data["Timestamp"]);
+        Assert.Equal("key-1", data["Key"]);
+        Assert.Equal("group-1", data["ConsumerGroup"]);
+        var kafkaHeaders = Assert.IsType<KafkaHeader[]>(data["Headers"]);
+        Assert.Equal(["traceparent", "empty"], kafkaHeaders.Select(h => h.Key));
+        Assert.Equal("00-abc-01"u8.ToArray(), kafkaHeaders[0].Value);
     }
 
     [Fact]
-    public void Decode_record_without_key_has_a_null_key()
+    public void BindingData_of_a_batch_has_one_array_element_per_message()
     {
-        var record = Assert.IsType<KafkaRecord<UnitTestReading>>(
-            Binder(nameof(Signatures.Record)).Decode(Message("""{"sensorId":"s-1","value":1}""", key: null)));
+        var headers = new Headers { { "traceparent", "00-def-01"u8.ToArray() } };
+        var second = Message("""{"sensorId":"s-2","value":2}""", key: null, headers);
+        second.Offset = 6;
 
-        Assert.Null(record.Key);
-        Assert.Empty(record.Headers);
-    }
+        var data = KafkaMessageBinder.BindingData([Message("""{"sensorId":"s-1","value":1}"""), second], "group-1", batched: true);
 
-    [Fact]
-    public void Decode_record_without_timestamp_is_stamped_now()
-    {
-        var before = DateTimeOffset.UtcNow;
-
-        var record = Assert.IsType<KafkaRecord<UnitTestReading>>(
-            Binder(nameof(Signatures.Record)).Decode(Message("""{"sensorId":"s-1","value":1}""", timestamp: Timestamp.Default)));
-
-        Assert.InRange(record.Timestamp, before, DateTimeOffset.UtcNow);
+        Assert.Equal([5L, 6L], Assert.IsType<long[]>(data["OffsetArray"]));
+        Assert.Equal([3, 3], Assert.IsType<int[]>(data["PartitionArray"]));
+        Assert.Equal(new string?[] { "sensor-1", null }, Assert.IsType<string[]>(data["KeyArray"]));
+        Assert.Equal(["temperature.raw", "temperature.raw"], Assert.IsType<string[]>(data["TopicArray"]));
+        Assert.Equal([SentAt, SentAt], Assert.IsType<DateTime[]>(data["TimestampArray"]));
+        Assert.Equal(["group-1", "group-1"], Assert.IsType<string[]>(data["ConsumerGroupArray"]));
+        var perMessage = Assert.IsType<KafkaHeader[][]>(data["HeadersArray"]);
+        Assert.Empty(perMessage[0]);
+        Assert.Equal("traceparent", Assert.Single(perMessage[1]).Key);
     }
 
     [Theory]
@@ -155,7 +150,6 @@ public sealed class KafkaMessageBinderTests
         var e = Assert.Throws<JsonException>(() => Binder(nameof(Signatures.Single)).Decode(Message("null")));
 
         Assert.Contains(nameof(UnitTestReading), e.Message, StringComparison.Ordinal);
-        Assert.Throws<JsonException>(() => Binder(nameof(Signatures.Record)).Decode(Message("null")));
     }
 
     [Fact]
@@ -183,15 +177,14 @@ public sealed class KafkaMessageBinderTests
     }
 
     [Fact]
-    public void BuildArgument_of_a_batch_of_records_is_an_array_of_records()
+    public void BuildArgument_of_a_poco_array_batch_is_that_array()
     {
-        var binder = Binder(nameof(Signatures.RecordBatch));
+        var binder = Binder(nameof(Signatures.PocoArrayBatch));
 
         var argument = binder.BuildArgument([binder.Decode(Message("""{"sensorId":"a","value":1}"""))]);
 
-        var records = Assert.IsType<KafkaRecord<UnitTestReading>[]>(argument);
-        Assert.IsAssignableFrom(Describe(nameof(Signatures.RecordBatch)).TriggerParameter.ParameterType, argument);
-        Assert.Equal("a", Assert.Single(records).Value.SensorId);
+        var readings = Assert.IsType<UnitTestReading[]>(argument);
+        Assert.Equal("a", Assert.Single(readings).SensorId);
     }
 
     [Fact]
