@@ -10,7 +10,7 @@ public static class Cli
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var port = new Option<int>("--port") { Description = "HTTP port.", DefaultValueFactory = _ => 7071 };
+        var port = new Option<int?>("--port") { Description = "HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071)." };
         var host = new Option<string?>("--host") { Description = "Interface to listen on (default: localhost in Development, all interfaces otherwise)." };
         var dataDir = new Option<string?>("--data-dir") { Description = "Keep the embedded PostgreSQL cluster in this folder across runs (default: a throwaway one)." };
         var start = new Command("start", "Run the enabled functions; starts an embedded PostgreSQL and a mock Kafka cluster for whatever is not configured.")
@@ -72,13 +72,14 @@ public static class Cli
         return null;
     }
 
-    private static async Task<int> StartAsync(int port, string? host, string? dataDir, string[] args, CancellationToken cancellationToken)
+    private static async Task<int> StartAsync(int? portOption, string? host, string? dataDir, string[] args, CancellationToken cancellationToken)
     {
         var environment = Environment();
         var localSettings = LocalSettings();
         var builder = SensorPipelineApp.CreateBuilder(args, environment, localSettings);
         await using var embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
         builder.Configuration.AddInMemoryCollection(embedded.Settings);
+        var port = portOption ?? builder.Configuration.GetValue<int?>("Host:LocalHttpPort") ?? 7071;
         var listen = host ?? (builder.Environment.IsDevelopment() ? "localhost" : "0.0.0.0");
         builder.WebHost.UseUrls($"http://{listen}:{port}");
 
@@ -115,7 +116,13 @@ public static class Cli
             Console.WriteLine($"  Database    {Redact(configuration["TimescaleConnection"]!)}  [{(embedded.Postgres is null ? "configured" : "embedded")}, {(migration.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + migration.TimescaleVersion : "plain PostgreSQL (no TimescaleDB)")}]");
             Console.WriteLine($"  Kafka       {configuration["KafkaBrokerList"]}  [{(embedded.Kafka is null ? "configured" : "MOCK cluster, in memory, development only")}; group protocol {configuration["KafkaGroupProtocol"] ?? "classic"}]");
             Console.WriteLine($"  Keys        {(keys.AllowAnonymous ? "NONE REQUIRED: local development only (set Keys__Master to require keys)" : "required (x-functions-key or ?code=)")}");
-            Console.WriteLine($"  Functions   {string.Join(", ", catalog.Enabled.Select(f => f.Name))}");
+            Console.WriteLine("  Functions");
+            var routePrefix = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FunctionsHostOptions>>().Value.Http.RoutePrefix;
+            foreach (var line in FunctionListing.Lines(catalog, app.Services.GetRequiredService<SettingResolver>(), routePrefix, $"http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}"))
+            {
+                Console.WriteLine("    " + line);
+            }
+
             if (migration.Applied.Count > 0)
             {
                 Console.WriteLine($"  Migrations  applied {string.Join(", ", migration.Applied)}");

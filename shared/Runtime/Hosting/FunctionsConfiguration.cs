@@ -41,13 +41,27 @@ public static class FunctionsConfiguration
         return flat;
     }
 
-    /// <summary>The <c>Values</c> of a local.settings.json; <c>__</c> in a name means a section.</summary>
+    /// <summary>
+    /// A local.settings.json as Core Tools reads it: its <c>Values</c> (<c>__</c> in a name means a
+    /// section) and its <c>Host</c> section under <c>Host:</c> (<c>Host:LocalHttpPort</c>, ...). An
+    /// encrypted file (<c>"IsEncrypted": true</c>) is refused: only Core Tools can decrypt it.
+    /// </summary>
     public static Dictionary<string, string?> ReadLocalSettings(string path)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         using (var stream = File.OpenRead(path))
         {
             using var document = JsonDocument.Parse(stream, JsonOptions);
+            if (document.RootElement.TryGetProperty("IsEncrypted", out var encrypted) && encrypted.ValueKind == JsonValueKind.True)
+            {
+                throw new InvalidOperationException($"{path} is encrypted (\"IsEncrypted\": true); decrypt it with 'func settings decrypt' or write the values in plain text.");
+            }
+
+            if (document.RootElement.TryGetProperty("Host", out var host) && host.ValueKind == JsonValueKind.Object)
+            {
+                Flatten(host, "Host", values);
+            }
+
             if (document.RootElement.TryGetProperty("Values", out var section) && section.ValueKind == JsonValueKind.Object)
             {
                 foreach (var property in section.EnumerateObject())

@@ -16,7 +16,7 @@ namespace SensorPipeline.Tests.Deployment;
 /// </summary>
 public sealed partial class KedaManifestTests
 {
-    private const string FunctionAttributeFullName = "SensorPipeline.Functions.Runtime.FunctionAttribute";
+    private const string FunctionAttributeFullName = "Microsoft.Azure.Functions.Worker.FunctionAttribute";
     private const string FunctionsAssemblyName = "SensorPipeline.Functions";
     private const string FunctionEnvPrefix = "AzureFunctionsJobHost__functions__";
 

@@ -235,4 +235,65 @@ public sealed class KafkaTriggerTests(TestServers servers)
         await host.StopAsync();
         Assert.Equal(Enumerable.Range(0, 300), probe.State.Processed.Distinct().Order());
     }
+
+    [Fact]
+    public async Task Batched_invocation_gets_a_FunctionContext_with_trigger_metadata_and_retry_count()
+    {
+        var probe = await NewProbeAsync();
+        probe.State.FailFirstInvocations = 1;
+        await ProduceAsync(probe, Messages(probe, 10));
+        using var host = await StartHostAsync(probe, "ProbeBatched", maxRetries: 3);
+
+        await WaitCommittedAsync(probe, 10);
+        await host.StopAsync();
+
+        var contexts = probe.State.Contexts.ToList();
+        Assert.True(contexts.Count >= 2, $"{contexts.Count} invocations");
+        Assert.All(contexts, c => Assert.Equal("ProbeBatched", c.FunctionName));
+        Assert.Equal(contexts.Count, contexts.Select(c => c.InvocationId).Distinct().Count());
+        Assert.Equal(0, contexts[0].RetryCount);
+        Assert.Equal(1, contexts[1].RetryCount);
+        Assert.All(contexts, c => Assert.Equal(3, c.MaxRetryCount));
+        Assert.All(contexts, c => Assert.True(c.ServicesResolve));
+        var offsets = contexts.Skip(1).SelectMany(c => Assert.IsType<long[]>(c.BindingData["OffsetArray"])).ToList();
+        Assert.Equal(10, offsets.Count);
+        Assert.All(contexts, c => Assert.All(Assert.IsType<string[]>(c.BindingData["TopicArray"]), t => Assert.Equal(probe.Topic, t)));
+        Assert.All(contexts, c => Assert.All(Assert.IsType<string[]>(c.BindingData["ConsumerGroupArray"]), g => Assert.Equal(probe.Group, g)));
+        Assert.Equal(
+            Enumerable.Range(0, 10).Select(i => "k" + i).Order(),
+            contexts.Skip(1).SelectMany(c => Assert.IsType<string[]>(c.BindingData["KeyArray"])).Order());
+    }
+
+    [Fact]
+    public async Task FixedDelayRetry_attribute_sets_the_functions_retries_over_host_json()
+    {
+        var probe = await NewProbeAsync();
+        await ProduceAsync(probe, Messages(probe, 1, _ => "poison"));
+        // host.json says 1 retry; the attribute says 4.
+        using var host = await StartHostAsync(probe, "ProbeFixedRetry", maxRetries: 1);
+
+        await WaitCommittedAsync(probe, 1);
+        await host.StopAsync();
+
+        Assert.Equal(5, probe.State.Invocations);
+        var letter = Assert.Single(KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, probe.Topic + ".deadletter", 1, TimeSpan.FromSeconds(3)));
+        Assert.Equal("5", KafkaTestClient.Header(letter, DeadLetterHeaders.Attempts));
+        Assert.All(probe.State.Contexts, c => Assert.Equal(4, c.MaxRetryCount));
+    }
+
+    [Fact]
+    public async Task KafkaOutput_return_value_is_published_after_the_function_succeeded()
+    {
+        var probe = await NewProbeAsync();
+        var output = await servers.CreateTopicAsync("probe-out", partitions: 1);
+        await ProduceAsync(probe, Messages(probe, 5));
+        using var host = await StartHostAsync(probe, "ProbeForward", extra: new() { ["ProbeOutTopic"] = output });
+
+        await WaitCommittedAsync(probe, 5);
+        await host.StopAsync();
+
+        var forwarded = KafkaTestClient.ReadAll(servers.KafkaBootstrapServers, output, 5, TimeSpan.FromSeconds(10))
+            .Select(m => System.Text.Encoding.UTF8.GetString(m.Message.Value)).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => "forwarded:" + i).Order(), forwarded);
+    }
 }

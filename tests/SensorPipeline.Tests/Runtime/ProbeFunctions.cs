@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json;
 using SensorPipeline.Functions.Runtime;
 
 namespace SensorPipeline.Tests.Runtime;
@@ -124,4 +125,19 @@ public sealed class ProbeFunctions
         Assert.IsType<long>(context.BindingContext.BindingData["Offset"]);
         return ProbeState.For(message.Run).HandleAsync([message], cancellationToken);
     }
+
+    /// <summary>Its own retry policy (the Worker's attribute) instead of host.json's.</summary>
+    [Function("ProbeFixedRetry")]
+    [FixedDelayRetry(4, "00:00:00.010")]
+    public Task FixedRetryAsync(
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] ProbeMessage[] batch,
+        FunctionContext context,
+        CancellationToken cancellationToken) => BatchedAsync(batch, context, cancellationToken);
+
+    /// <summary>Forwards each message's id to <c>%ProbeOutTopic%</c> through the output binding.</summary>
+    [Function("ProbeForward")]
+    [KafkaOutput("%KafkaBrokerList%", "%ProbeOutTopic%")]
+    public string[] Forward(
+        [KafkaTrigger("%KafkaBrokerList%", "%ProbeTopic%", ConsumerGroup = "%ProbeGroup%", IsBatched = true)] string[] batch) =>
+        batch.Select(m => "forwarded:" + JsonSerializer.Deserialize<ProbeMessage>(m, JsonSerializerOptions.Web)!.Id).ToArray();
 }
