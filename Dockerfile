@@ -1,11 +1,36 @@
 # One image for every role; each Kubernetes Deployment enables its functions with
-# AzureFunctionsJobHost__functions__N (see keda/). Build: docker build -t sensorpipeline:latest .
+# AzureFunctionsJobHost__functions__N (see keda/).
+#   docker build -t sensorpipeline:latest .                                   our portable host (default)
+#   docker build --target official -t sensorpipeline-official:latest .        the official Functions host
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig host.json ./
 COPY shared/ shared/
 COPY functions/ functions/
 RUN dotnet publish functions/SensorPipeline.Functions.csproj -c Release -o /app
+
+# The same functions under the official Azure Functions host: the build carries the host's Kafka
+# extension (-p:FunctionsKafkaHostExtension=true needs a NuGet feed that serves
+# Microsoft.Azure.WebJobs.Extensions.Kafka), and the host starts SensorPipeline.Functions as its
+# isolated worker (worker.config.json). Not built on this project's machines (no Docker, and that
+# package is not served there).
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build-official
+WORKDIR /src
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig host.json ./
+COPY shared/ shared/
+COPY functions/ functions/
+RUN dotnet publish functions/SensorPipeline.Functions.csproj -c Release -p:FunctionsKafkaHostExtension=true -o /home/site/wwwroot
+
+FROM mcr.microsoft.com/azure-functions/dotnet-isolated:4-dotnet-isolated10.0 AS official
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libsasl2-2 \
+ && rm -rf /var/lib/apt/lists/*
+ENV AzureWebJobsScriptRoot=/home/site/wwwroot \
+    AzureFunctionsJobHost__Logging__Console__IsEnabled=true \
+    FUNCTIONS_WORKER_RUNTIME=dotnet-isolated \
+    ASPNETCORE_URLS=http://+:8080
+COPY --from=build-official /home/site/wwwroot /home/site/wwwroot
+EXPOSE 8080
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 # librdkafka as shipped by Confluent.Kafka needs libsasl2 (otherwise it falls back to another build).

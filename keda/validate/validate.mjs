@@ -778,6 +778,7 @@ async function main() {
   const targets = [
     { title: "keda/ (kubectl kustomize keda/)", dir: kedaDir },
     { title: "keda/overlays/single-node", dir: path.join(kedaDir, "overlays", "single-node") },
+    { title: "keda/overlays/official-host", dir: path.join(kedaDir, "overlays", "official-host") },
     {
       title: "keda/base + components/timescaledb-statefulset",
       dir: kedaDir,
