@@ -69,7 +69,9 @@ internal sealed class BenchmarkOptions
                                --history-readings old raw readings, then runs a steady realtime load
                                (--rate, default 2000 readings/s; --batch default 100; --warmup default
                                10) for --duration without (phase A) and then with (phase B) a
-                               recalibration job over all of them, and compares realtime latency
+                               recalibration job over all of them, and compares realtime latency;
+                               invoke: the portable host's cost per invocation (its FunctionContext,
+                               DI scope, binding), in process, no servers
           --history-readings N backfill: raw readings seeded for the job [1000000]
           --history-sensors N  backfill: sensors they belong to [1000]
           --history-calibrated yes|no
@@ -81,6 +83,8 @@ internal sealed class BenchmarkOptions
           RESULT e2e_per_s=<n> copy_per_s=<n> ratio=<x> p50_ms=<n> p95_ms=<n> p99_ms=<n> rss_mb=<n>
         or, with --scenario backfill (a = without, b = with the backfill):
           RESULT_BACKFILL rt_p50_ms=<a>/<b> rt_p95_ms=<a>/<b> rt_p99_ms=<a>/<b> p99_ratio=<b/a> backfill_per_s=<n>
+        or, with --scenario invoke:
+          RESULT_INVOKE bare_ns=<n> context_ns=<n> context_bytes=<n> metadata_ns=<n>
         """;
 
     public static BenchmarkOptions Parse(string[] args)
@@ -114,7 +118,8 @@ internal sealed class BenchmarkOptions
                     {
                         "throughput" => "throughput",
                         "backfill" => "backfill",
-                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput or backfill."),
+                        "invoke" => "invoke",
+                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill or invoke."),
                     };
                     break;
                 case "--history-readings": o.HistoryReadings = Int(1, 50_000_000); break;

@@ -27,6 +27,11 @@ if (options.ShowHelp)
     return 0;
 }
 
+if (options.Scenario == "invoke")
+{
+    return await InvokeScenario.RunAsync();
+}
+
 if (!OperatingSystem.IsLinux())
 {
     Console.Error.WriteLine("The benchmark reads CPU and memory from /proc: it runs on Linux only.");

@@ -54,62 +54,91 @@ internal sealed class KafkaMessageBinder
     /// <summary>
     /// Trigger metadata as the official Kafka binding names it: <c>Topic</c>, <c>Partition</c>,
     /// <c>Offset</c>, <c>Timestamp</c>, <c>Key</c>, <c>ConsumerGroup</c>, <c>Headers</c> for one message;
-    /// the same names with <c>Array</c> appended, one element per message, for a batch.
+    /// the same names with <c>Array</c> appended, one element per message, for a batch. Each entry
+    /// is computed when first read: a function that reads only the headers pays only for them.
     /// </summary>
-    public static IReadOnlyDictionary<string, object?> BindingData(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, string consumerGroup, bool batched)
+    public static IReadOnlyDictionary<string, object?> BindingData(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, string consumerGroup, bool batched) =>
+        new KafkaBindingData(records, consumerGroup, batched);
+
+    private sealed class KafkaBindingData(IReadOnlyList<ConsumeResult<byte[], byte[]>> records, string consumerGroup, bool batched)
+        : IReadOnlyDictionary<string, object?>
     {
-        var data = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
-        if (!batched)
+        private static readonly string[] Names = ["Topic", "Partition", "Offset", "Timestamp", "Key", "ConsumerGroup", "Headers"];
+        private readonly Dictionary<string, object?> _computed = new(StringComparer.OrdinalIgnoreCase);
+
+        public IEnumerable<string> Keys => batched ? Names.Select(n => n + "Array") : Names;
+
+        public IEnumerable<object?> Values => Keys.Select(k => this[k]);
+
+        public int Count => Names.Length;
+
+        public object? this[string key] => TryGetValue(key, out var value) ? value : throw new KeyNotFoundException(key);
+
+        public bool ContainsKey(string key) => Name(key) is not null;
+
+        public bool TryGetValue(string key, out object? value)
         {
-            var r = records[0];
-            data["Topic"] = r.Topic;
-            data["Partition"] = r.Partition.Value;
-            data["Offset"] = r.Offset.Value;
-            data["Timestamp"] = r.Message.Timestamp.UtcDateTime;
-            data["Key"] = KeyOf(r);
-            data["ConsumerGroup"] = consumerGroup;
-            data["Headers"] = HeadersOf(r);
-            return data;
+            if (_computed.TryGetValue(key, out value))
+            {
+                return true;
+            }
+
+            if (Name(key) is not { } name)
+            {
+                return false;
+            }
+
+            value = batched ? Array(name) : One(name, records[0]);
+            _computed[key] = value;
+            return true;
         }
 
-        var n = records.Count;
-        var topics = new string[n];
-        var partitions = new int[n];
-        var offsets = new long[n];
-        var timestamps = new DateTime[n];
-        var keys = new string?[n];
-        var groups = new string[n];
-        var headers = new KafkaHeader[n][];
-        for (var i = 0; i < n; i++)
+        public IEnumerator<KeyValuePair<string, object?>> GetEnumerator() =>
+            Keys.Select(k => new KeyValuePair<string, object?>(k, this[k])).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+        private string? Name(string key)
         {
-            var r = records[i];
-            topics[i] = r.Topic;
-            partitions[i] = r.Partition.Value;
-            offsets[i] = r.Offset.Value;
-            timestamps[i] = r.Message.Timestamp.UtcDateTime;
-            keys[i] = KeyOf(r);
-            groups[i] = consumerGroup;
-            headers[i] = HeadersOf(r);
+            var name = batched
+                ? key.EndsWith("Array", StringComparison.OrdinalIgnoreCase) ? key[..^5] : null
+                : key;
+            return name is null ? null : Names.FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
         }
 
-        data["TopicArray"] = topics;
-        data["PartitionArray"] = partitions;
-        data["OffsetArray"] = offsets;
-        data["TimestampArray"] = timestamps;
-        data["KeyArray"] = keys;
-        data["ConsumerGroupArray"] = groups;
-        data["HeadersArray"] = headers;
-        return data;
+        private object? One(string name, ConsumeResult<byte[], byte[]> r) => name switch
+        {
+            "Topic" => r.Topic,
+            "Partition" => r.Partition.Value,
+            "Offset" => r.Offset.Value,
+            "Timestamp" => r.Message.Timestamp.UtcDateTime,
+            "Key" => KeyOf(r),
+            "ConsumerGroup" => consumerGroup,
+            _ => HeadersOf(r),
+        };
+
+        private object Array(string name) => name switch
+        {
+            "Topic" => records.Select(r => r.Topic).ToArray(),
+            "Partition" => records.Select(r => r.Partition.Value).ToArray(),
+            "Offset" => records.Select(r => r.Offset.Value).ToArray(),
+            "Timestamp" => records.Select(r => r.Message.Timestamp.UtcDateTime).ToArray(),
+            "Key" => records.Select(KeyOf).ToArray(),
+            "ConsumerGroup" => records.Select(_ => consumerGroup).ToArray(),
+            _ => records.Select(HeadersOf).ToArray(),
+        };
     }
 
     private static string? KeyOf(ConsumeResult<byte[], byte[]> r) => r.Message.Key is null ? null : Encoding.UTF8.GetString(r.Message.Key);
+
+    private static readonly KafkaHeader[] NoHeaders = [];
 
     private static KafkaHeader[] HeadersOf(ConsumeResult<byte[], byte[]> r)
     {
         var headers = r.Message.Headers;
         if (headers is null || headers.Count == 0)
         {
-            return [];
+            return NoHeaders;
         }
 
         var result = new KafkaHeader[headers.Count];
