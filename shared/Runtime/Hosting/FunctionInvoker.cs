@@ -62,6 +62,11 @@ public sealed class FunctionInvoker(
 
         object? returned;
         cancellationToken.ThrowIfCancellationRequested();
+        // The function runs with no synchronization context, as under the Functions worker: its
+        // own awaits continue wherever their I/O completes, and only this method's await below
+        // returns to the caller's context (a consume loop's thread).
+        var callerContext = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
         try
         {
             returned = function.Method.Invoke(instance, arguments);
@@ -70,6 +75,10 @@ public sealed class FunctionInvoker(
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerException).Throw();
             throw;
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(callerContext);
         }
 
         var result = await UnwrapAsync(returned);
