@@ -63,7 +63,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
                 length += read;
             }
 
-            var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew);
+            var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
             (readings, errors) = ReadingRequestParser.Parse(buffer.AsMemory(0, length), limits, time.GetUtcNow());
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
