@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Http;
 using SensorPipeline.Functions.Runtime;
 
 namespace SensorPipeline.Functions.Calibrate;
@@ -32,7 +33,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         var (input, errors) = CalibrationInput.Parse(body);
         if (input is null)
         {
-            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
         var version = await calibrations.AddVersionAsync(sensorId, input.ValidFrom, input.Gain, input.Offset, cancellationToken);
@@ -73,7 +74,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         var (input, errors) = RecalibrationInput.Parse(body);
         if (input is null)
         {
-            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
         var job = await jobs.CreateAsync(input.SensorId, input.From, input.To, "requested", null, cancellationToken);
@@ -139,8 +140,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
     private static object View(CalibrationVersion v) => new { version = v.Version, validFrom = v.ValidFrom, gain = v.Gain, offset = v.Offset };
 
-    private static IResult Error(int status, string? field, string message) =>
-        Results.Json(new { errors = new[] { new ReadingError(null, field, message) } }, statusCode: status);
+    private static IResult Error(int status, string? field, string message) => Problems.Message(status, field, message);
 
     private static async Task<ReadOnlyMemory<byte>?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -26,7 +26,7 @@ public static class HttpFunctionEndpoints
             {
                 if (!keys.IsAuthorized(context.Request, trigger.AuthLevel))
                 {
-                    return Results.Json(new { error = "A valid key is required (x-functions-key header or code query parameter)." }, statusCode: StatusCodes.Status401Unauthorized);
+                    return Results.Problem("A valid key is required (x-functions-key header or code query parameter).", statusCode: StatusCodes.Status401Unauthorized);
                 }
 
                 var named = context.Request.RouteValues.ToDictionary(
@@ -38,7 +38,7 @@ public static class HttpFunctionEndpoints
                 }
                 catch (FunctionBindingException e)
                 {
-                    return Results.Json(new { error = e.Message }, statusCode: StatusCodes.Status400BadRequest);
+                    return Results.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
                 }
 
                 return result switch
