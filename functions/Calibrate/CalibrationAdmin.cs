@@ -87,7 +87,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         long id,
         CancellationToken cancellationToken) =>
         await jobs.GetAsync(id, cancellationToken) is { } job
-            ? Results.Json(await ViewAsync(job, cancellationToken))
+            ? Results.Json(await ViewAsync(job, cancellationToken, request))
             : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
 
     [Function("CancelRecalibration")]
@@ -106,10 +106,25 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
     }
 
-    /// <summary>A job with its live progress.</summary>
-    private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// A job with its live progress, coherent at every moment: <c>total</c> is the readings in the
+    /// job's range now (readings stored after the job was created count too), <c>calibrated</c>
+    /// those recalculated since it started (by the job or, for new readings, by realtime
+    /// calibration), <c>remaining</c> the rest; calibrated + remaining = total, percent from them.
+    /// A draining job with nothing remaining is completed here and now.
+    /// </summary>
+    private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken, HttpRequest? request = null)
     {
         var (calibrated, remaining) = await jobs.CountProgressAsync(job, cancellationToken);
+        if (job.State is RecalibrationJob.Draining && remaining == 0 && await jobs.TryCompleteAsync(job.Id, cancellationToken) is { } completed)
+        {
+            job = completed;
+            if (request?.HttpContext.RequestServices.GetService(typeof(RollupRefresher)) is RollupRefresher rollups)
+            {
+                await rollups.RefreshRollupsAsync(job.From, job.To, cancellationToken);
+            }
+        }
+
         if (job.State is RecalibrationJob.Completed)
         {
             remaining = 0;
@@ -127,7 +142,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             reason = job.Reason,
             calibrationVersion = job.CalibrationVersion,
             state = job.State,
-            total = job.Total,
+            total = target,
             published = job.Published,
             calibrated,
             remaining,

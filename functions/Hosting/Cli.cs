@@ -27,7 +27,7 @@ public static class Cli
         migrate.SetAction((parse, cancellationToken) => MigrateAsync([.. parse.UnmatchedTokens], cancellationToken));
 
         var url = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
-        var key = new Option<string?>("--key") { Description = "Master key (default: Keys__Master from the environment)." };
+        var key = new Option<string?>("--key") { Description = "Master key (default: Keys__Master from the environment, else from local.settings.json Values)." };
         var sensor = new Option<string?>("--sensor") { Description = "Only this sensor (default: every sensor)." };
         var from = new Option<string?>("--from") { Description = "Start of the range, ISO-8601 with offset, e.g. 2026-01-01T00:00:00Z." };
         var to = new Option<string?>("--to") { Description = "End of the range (exclusive)." };
@@ -37,7 +37,7 @@ public static class Cli
             url, key, sensor, from, to, job,
         };
         recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
-            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), cancellationToken));
+            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), LocalSettings(), cancellationToken));
 
         var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
         AppendSettingsToStartHelp(root, start);
