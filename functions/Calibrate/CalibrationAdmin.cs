@@ -111,12 +111,12 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
     /// job's range now (readings stored after the job was created count too), <c>calibrated</c>
     /// those recalculated since it started (by the job or, for new readings, by realtime
     /// calibration), <c>remaining</c> the rest; calibrated + remaining = total, percent from them.
-    /// A draining job with nothing remaining is completed here and now.
+    /// An active job with nothing remaining is completed here and now.
     /// </summary>
     private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken, HttpRequest? request = null)
     {
         var (calibrated, remaining) = await jobs.CountProgressAsync(job, cancellationToken);
-        if (job.State is RecalibrationJob.Draining && remaining == 0 && await jobs.TryCompleteAsync(job.Id, cancellationToken) is { } completed)
+        if (job.State is RecalibrationJob.Running or RecalibrationJob.Draining && remaining == 0 && await jobs.TryCompleteAsync(job.Id, cancellationToken) is { } completed)
         {
             job = completed;
             if (request?.HttpContext.RequestServices.GetService(typeof(RollupRefresher)) is RollupRefresher rollups)

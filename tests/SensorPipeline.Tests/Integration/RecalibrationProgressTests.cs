@@ -57,6 +57,7 @@ public sealed partial class RecalibrationProgressTests(TestServers servers)
         {
             var j = await GetJobAsync(app, jobId);
             AssertCoherent(j);
+            Assert.False(j.GetProperty("state").GetString() is "running" or "draining" && j.GetProperty("calibrated").GetInt64() > 0 && j.GetProperty("remaining").GetInt64() == 0, $"done but not completed: {j}");
             return j;
         }, j => j.GetProperty("state").GetString() == "completed" && j.GetProperty("calibrated").GetInt64() == 800, TimeSpan.FromSeconds(60), "the job completed with the 800 readings calibrated");
         Assert.Equal(800, job.GetProperty("total").GetInt64());
@@ -80,8 +81,8 @@ public sealed partial class RecalibrationProgressTests(TestServers servers)
             AssertCoherent(j);
             var state = j.GetProperty("state").GetString()!;
             seen.Add($"{state}:{j.GetProperty("remaining").GetInt64()}");
-            // Never "draining" with nothing left: the answer that sees it done completes it.
-            Assert.False(state == "draining" && j.GetProperty("remaining").GetInt64() == 0, string.Join(", ", seen));
+            // Never active with nothing left: the answer that sees it done completes it.
+            Assert.False(state is "running" or "draining" && j.GetProperty("remaining").GetInt64() == 0 && j.GetProperty("total").GetInt64() > 0, string.Join(", ", seen));
             return j;
         }, j => j.GetProperty("state").GetString() == "completed", TimeSpan.FromSeconds(60), "the job to complete");
 
