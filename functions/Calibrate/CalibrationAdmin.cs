@@ -132,7 +132,8 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
         var target = calibrated + remaining;
         var end = job.FinishedAt ?? time.GetUtcNow();
-        var seconds = Math.Max(0.001, (end - job.CreatedAt).TotalSeconds);
+        // At least a second: a job that finished in milliseconds has no meaningful rate beyond its count.
+        var seconds = Math.Max(1, (end - job.CreatedAt).TotalSeconds);
         return new
         {
             id = job.Id,
@@ -147,7 +148,8 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             calibrated,
             remaining,
             percent = target == 0 ? 100.0 : Math.Round(100.0 * calibrated / target, 1),
-            ratePerSecond = Math.Round(calibrated / seconds, 1),
+            // The job's own rate: a finished job that published nothing recalculated nothing itself.
+            ratePerSecond = job.FinishedAt is not null && job.Published == 0 ? 0 : Math.Round(calibrated / seconds, 1),
             createdAt = job.CreatedAt,
             finishedAt = job.FinishedAt,
         };
