@@ -88,6 +88,11 @@ public sealed class PipelineOptions
     [ConfigurationKeyName("IngestMaxFutureSkew")]
     public TimeSpan IngestMaxFutureSkew { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How far in the past <c>recordedAt</c> may be: older readings are refused (400).</summary>
+    [ConfigurationKeyName("IngestMaxAge")]
+    [Range(typeof(TimeSpan), "1.00:00:00", "36500.00:00:00", ErrorMessage = "IngestMaxAge must be between 1 day and 36500 days (100 years).")]
+    public TimeSpan IngestMaxAge { get; set; } = Domain.Ingest.ReadingLimits.DefaultMaxAge;
+
     /// <summary>Readings read and published per page of a recalibration job.</summary>
     [ConfigurationKeyName("RecalibrationPageSize")]
     [Range(100, 100_000)]

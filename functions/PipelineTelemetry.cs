@@ -28,7 +28,7 @@ public static class PipelineTelemetry
         "sensorpipeline.readings.republished", unit: "{reading}", description: "Uncalibrated readings sent again by the reconcile timer.");
 
     public static readonly Histogram<double> EndToEndLatency = Meter.CreateHistogram(
-        "sensorpipeline.calibration.latency", unit: "s", description: "From HTTP accept to calibrated row written.",
+        "sensorpipeline.calibration.latency", unit: "s", description: "New readings (realtime topic): from HTTP accept to calibrated row written. Recalibrated readings are not counted.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
 
     static PipelineTelemetry()
@@ -37,6 +37,26 @@ public static class PipelineTelemetry
             unit: "{reading}", description: "Raw readings past the grace period with no calibrated value (last reconcile run).");
         Meter.CreateObservableGauge("sensorpipeline.uncalibrated.oldest_age", () => Volatile.Read(ref _uncalibratedOldestSeconds),
             unit: "s", description: "Age of the oldest uncalibrated reading (last reconcile run).");
+    }
+
+    /// <summary>
+    /// A calibrated batch: counted by path (<c>sensorpipeline.calibration.path</c> = realtime or
+    /// historical); only realtime readings go into the latency histogram — a recalibrated reading's
+    /// age since it was received says nothing about the pipeline's latency.
+    /// </summary>
+    public static void RecordCalibrated(IReadOnlyList<Domain.Messages.CalibrationRequest> batch, DateTimeOffset now, bool realtime)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ReadingsCalibrated.Add(batch.Count, new KeyValuePair<string, object?>("sensorpipeline.calibration.path", realtime ? "realtime" : "historical"));
+        if (!realtime)
+        {
+            return;
+        }
+
+        foreach (var request in batch)
+        {
+            EndToEndLatency.Record(Math.Max(0, (now - request.ReceivedAt).TotalSeconds));
+        }
     }
 
     public static void ReportUncalibrated(long count, double oldestAgeSeconds)

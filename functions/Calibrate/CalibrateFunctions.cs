@@ -16,12 +16,7 @@ public sealed class Calibrator(CalibrationStore store, TimeProvider time)
         using var activity = PipelineTracing.Calibrate.StartActivity("calibrate");
         activity?.SetTag("messaging.batch.message_count", batch.Count);
         await store.CalibrateAsync(batch, cancellationToken, expectNew);
-        var now = time.GetUtcNow();
-        PipelineTelemetry.ReadingsCalibrated.Add(batch.Count);
-        foreach (var request in batch)
-        {
-            PipelineTelemetry.EndToEndLatency.Record(Math.Max(0, (now - request.ReceivedAt).TotalSeconds));
-        }
+        PipelineTelemetry.RecordCalibrated(batch, time.GetUtcNow(), realtime: expectNew);
     }
 }
 

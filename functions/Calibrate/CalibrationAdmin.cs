@@ -4,6 +4,7 @@ using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Functions.Http;
 
 namespace SensorPipeline.Functions.Calibrate;
 
@@ -32,7 +33,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         var (input, errors) = CalibrationInput.Parse(body);
         if (input is null)
         {
-            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
         var version = await calibrations.AddVersionAsync(sensorId, input.ValidFrom, input.Gain, input.Offset, cancellationToken);
@@ -73,7 +74,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         var (input, errors) = RecalibrationInput.Parse(body);
         if (input is null)
         {
-            return Results.Json(new { errors }, statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
         var job = await jobs.CreateAsync(input.SensorId, input.From, input.To, "requested", null, cancellationToken);
@@ -86,7 +87,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         long id,
         CancellationToken cancellationToken) =>
         await jobs.GetAsync(id, cancellationToken) is { } job
-            ? Results.Json(await ViewAsync(job, cancellationToken))
+            ? Results.Json(await ViewAsync(job, cancellationToken, request))
             : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
 
     [Function("CancelRecalibration")]
@@ -105,10 +106,25 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             : Error(StatusCodes.Status404NotFound, "id", $"No recalibration job {id}.");
     }
 
-    /// <summary>A job with its live progress.</summary>
-    private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// A job with its live progress, coherent at every moment: <c>total</c> is the readings in the
+    /// job's range now (readings stored after the job was created count too), <c>calibrated</c>
+    /// those recalculated since it started (by the job or, for new readings, by realtime
+    /// calibration), <c>remaining</c> the rest; calibrated + remaining = total, percent from them.
+    /// An active job with nothing remaining is completed here and now.
+    /// </summary>
+    private async Task<object> ViewAsync(RecalibrationJob job, CancellationToken cancellationToken, HttpRequest? request = null)
     {
         var (calibrated, remaining) = await jobs.CountProgressAsync(job, cancellationToken);
+        if (job.State is RecalibrationJob.Running or RecalibrationJob.Draining && remaining == 0 && await jobs.TryCompleteAsync(job.Id, cancellationToken) is { } completed)
+        {
+            job = completed;
+            if (request?.HttpContext.RequestServices.GetService(typeof(RollupRefresher)) is RollupRefresher rollups)
+            {
+                await rollups.RefreshRollupsAsync(job.From, job.To, cancellationToken);
+            }
+        }
+
         if (job.State is RecalibrationJob.Completed)
         {
             remaining = 0;
@@ -116,7 +132,8 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
         var target = calibrated + remaining;
         var end = job.FinishedAt ?? time.GetUtcNow();
-        var seconds = Math.Max(0.001, (end - job.CreatedAt).TotalSeconds);
+        // At least a second: a job that finished in milliseconds has no meaningful rate beyond its count.
+        var seconds = Math.Max(1, (end - job.CreatedAt).TotalSeconds);
         return new
         {
             id = job.Id,
@@ -126,12 +143,13 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             reason = job.Reason,
             calibrationVersion = job.CalibrationVersion,
             state = job.State,
-            total = job.Total,
+            total = target,
             published = job.Published,
             calibrated,
             remaining,
             percent = target == 0 ? 100.0 : Math.Round(100.0 * calibrated / target, 1),
-            ratePerSecond = Math.Round(calibrated / seconds, 1),
+            // The job's own rate: a finished job that published nothing recalculated nothing itself.
+            ratePerSecond = job.FinishedAt is not null && job.Published == 0 ? 0 : Math.Round(calibrated / seconds, 1),
             createdAt = job.CreatedAt,
             finishedAt = job.FinishedAt,
         };
@@ -139,8 +157,7 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
     private static object View(CalibrationVersion v) => new { version = v.Version, validFrom = v.ValidFrom, gain = v.Gain, offset = v.Offset };
 
-    private static IResult Error(int status, string? field, string message) =>
-        Results.Json(new { errors = new[] { new ReadingError(null, field, message) } }, statusCode: status);
+    private static IResult Error(int status, string? field, string message) => Problems.Message(status, field, message);
 
     private static async Task<ReadOnlyMemory<byte>?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Npgsql;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Runtime.Hosting;
@@ -12,8 +13,8 @@ public static class Cli
     {
         var port = new Option<int?>("--port") { Description = "HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071)." };
         var host = new Option<string?>("--host") { Description = "Interface to listen on (default: localhost in Development, all interfaces otherwise)." };
-        var dataDir = new Option<string?>("--data-dir") { Description = "Keep the embedded PostgreSQL cluster in this folder across runs (default: a throwaway one)." };
-        var start = new Command("start", "Run the enabled functions; starts an embedded PostgreSQL and a mock Kafka cluster for whatever is not configured.")
+        var dataDir = new Option<string?>("--data-dir") { Description = "Keep the embedded PostgreSQL cluster in this folder across runs (default: a throwaway one); relative to the folder the command is typed in." };
+        var start = new Command("start", "Run the enabled functions; starts an embedded PostgreSQL and a mock Kafka cluster for whatever is not configured. " + StartupChecks.ExitCodesHelp)
         {
             port, host, dataDir,
         };
@@ -26,7 +27,7 @@ public static class Cli
         migrate.SetAction((parse, cancellationToken) => MigrateAsync([.. parse.UnmatchedTokens], cancellationToken));
 
         var url = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
-        var key = new Option<string?>("--key") { Description = "Master key (default: Keys__Master from the environment)." };
+        var key = new Option<string?>("--key") { Description = "Master key (default: Keys__Master from the environment, else from local.settings.json Values)." };
         var sensor = new Option<string?>("--sensor") { Description = "Only this sensor (default: every sensor)." };
         var from = new Option<string?>("--from") { Description = "Start of the range, ISO-8601 with offset, e.g. 2026-01-01T00:00:00Z." };
         var to = new Option<string?>("--to") { Description = "End of the range (exclusive)." };
@@ -36,9 +37,10 @@ public static class Cli
             url, key, sensor, from, to, job,
         };
         recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
-            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), cancellationToken));
+            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), LocalSettings(), cancellationToken));
 
         var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
+        AppendSettingsToStartHelp(root, start);
         // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration
@@ -72,15 +74,73 @@ public static class Cli
         return null;
     }
 
+    /// <summary><c>start --help</c> also lists every setting with its default (<see cref="SettingsReference"/>).</summary>
+    private static void AppendSettingsToStartHelp(RootCommand root, Command start)
+    {
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+        {
+            if (help.Action is SynchronousCommandLineAction standard)
+            {
+                help.Action = new SettingsHelpAction(standard, start);
+            }
+        }
+    }
+
+    private sealed class SettingsHelpAction(SynchronousCommandLineAction standard, Command start) : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            var result = standard.Invoke(parseResult);
+            if (parseResult.CommandResult.Command == start)
+            {
+                var output = parseResult.InvocationConfiguration.Output;
+                output.WriteLine(SettingsReference.Help());
+                output.WriteLine();
+            }
+
+            return result;
+        }
+    }
+
     private static async Task<int> StartAsync(int? portOption, string? host, string? dataDir, string[] args, CancellationToken cancellationToken)
     {
         var environment = Environment();
         var localSettings = LocalSettings();
+        // Everything that can be checked is checked before anything starts (issue 13, item 9).
+        if (StartupChecks.ValidateConfiguration(args, environment, localSettings) is { } problem)
+        {
+            await Console.Error.WriteLineAsync("Configuration error: " + problem);
+            return StartupChecks.ExitCodes.Configuration;
+        }
+
         var builder = SensorPipelineApp.CreateBuilder(args, environment, localSettings);
-        await using var embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
-        builder.Configuration.AddInMemoryCollection(embedded.Settings);
         var port = portOption ?? builder.Configuration.GetValue<int?>("Host:LocalHttpPort") ?? 7071;
         var listen = host ?? (builder.Environment.IsDevelopment() ? "localhost" : "0.0.0.0");
+        if (StartupChecks.IsPortInUse(listen, port))
+        {
+            await Console.Error.WriteLineAsync($"Port {port} on {listen} is already in use: stop what uses it (another 'start'?) or pass --port <other>.");
+            return StartupChecks.ExitCodes.PortInUse;
+        }
+
+        if (dataDir is not null)
+        {
+            dataDir = StartupChecks.ResolveDataDirectory(dataDir, System.Environment.GetEnvironmentVariable("PWD"), Directory.GetCurrentDirectory());
+        }
+
+        EmbeddedStack embedded;
+        try
+        {
+            embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or Confluent.Kafka.KafkaException)
+        {
+            await Console.Error.WriteLineAsync("Cannot start the embedded development stack: " + e.Message.ReplaceLineEndings(" ") +
+                " Install PostgreSQL (apt-get install postgresql) or set TimescaleConnection and KafkaBrokerList.");
+            return StartupChecks.ExitCodes.EmbeddedStack;
+        }
+
+        await using var embeddedStack = embedded;
+        builder.Configuration.AddInMemoryCollection(embedded.Settings);
         builder.WebHost.UseUrls($"http://{listen}:{port}");
 
         WebApplication app;
@@ -91,7 +151,7 @@ public static class Cli
         catch (InvalidOperationException e)
         {
             await Console.Error.WriteLineAsync("Configuration error: " + e.Message);
-            return 2;
+            return StartupChecks.ExitCodes.Configuration;
         }
 
         await using (app)
@@ -104,7 +164,7 @@ public static class Cli
             catch (Exception e) when (e is NpgsqlException or InvalidOperationException or ArgumentException)
             {
                 await Console.Error.WriteLineAsync("Database error: " + e.Message);
-                return 3;
+                return StartupChecks.ExitCodes.Database;
             }
 
             var catalog = app.Services.GetRequiredService<FunctionCatalog>();
@@ -113,7 +173,13 @@ public static class Cli
             Console.WriteLine();
             Console.WriteLine($"SensorPipeline ({environment})");
             Console.WriteLine($"  HTTP        http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}/api/readings  (health: /health/ready)");
-            Console.WriteLine($"  Database    {Redact(configuration["TimescaleConnection"]!)}  [{(embedded.Postgres is null ? "configured" : "embedded")}, {(migration.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + migration.TimescaleVersion : "plain PostgreSQL (no TimescaleDB)")}]");
+            Console.WriteLine($"  Database    {StartupChecks.PostgresUri(configuration["TimescaleConnection"]!)}  [{(embedded.Postgres is null ? "configured" : "embedded")}, {(migration.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + migration.TimescaleVersion : "plain PostgreSQL (no TimescaleDB)")}]");
+            Console.WriteLine($"              psql \"{StartupChecks.PostgresUri(configuration["TimescaleConnection"]!)}\"   (as TimescaleConnection: {Redact(configuration["TimescaleConnection"]!)})");
+            if (embedded.Postgres is { } postgres)
+            {
+                Console.WriteLine($"  Data dir    {postgres.DataDirectory}  [{(dataDir is null ? "throwaway: deleted at exit; --data-dir keeps it" : "kept across runs")}]");
+            }
+
             Console.WriteLine($"  Kafka       {configuration["KafkaBrokerList"]}  [{(embedded.Kafka is null ? "configured" : "MOCK cluster, in memory, development only")}; group protocol {configuration["KafkaGroupProtocol"] ?? "classic"}]");
             Console.WriteLine($"  Keys        {(keys.AllowAnonymous ? "NONE REQUIRED: local development only (set Keys__Master to require keys)" : "required (x-functions-key or ?code=)")}");
             Console.WriteLine("  Functions");
@@ -141,7 +207,7 @@ public static class Cli
             catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
                 await Console.Error.WriteLineAsync($"Port {port} is already in use: stop what uses it or pass --port.");
-                return 4;
+                return StartupChecks.ExitCodes.PortInUse;
             }
         }
 

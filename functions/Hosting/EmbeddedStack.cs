@@ -24,7 +24,9 @@ public sealed class EmbeddedStack : IAsyncDisposable
         {
             if (string.IsNullOrWhiteSpace(configuration["TimescaleConnection"]))
             {
-                output.WriteLine("TimescaleConnection is not set: starting an embedded PostgreSQL from this machine's binaries (development only)...");
+                output.WriteLine(dataDirectory is null
+                    ? "TimescaleConnection is not set: starting an embedded PostgreSQL from this machine's binaries (development only)..."
+                    : $"TimescaleConnection is not set: starting an embedded PostgreSQL from this machine's binaries in {dataDirectory} (development only)...");
                 stack.Postgres = await EmbeddedPostgres.StartAsync(dataDirectory, cancellationToken: cancellationToken);
                 stack.Settings["TimescaleConnection"] = stack.Postgres.ConnectionString;
             }

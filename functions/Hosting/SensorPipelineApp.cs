@@ -10,6 +10,7 @@ using SensorPipeline.Functions.Runtime.Http;
 using SensorPipeline.Functions.Runtime.Kafka;
 using SensorPipeline.Functions.Runtime.Timers;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using SensorPipeline.Functions.Query;
 
@@ -119,7 +120,11 @@ public static class SensorPipelineApp
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
         services.AddReadApi();
 
+        // service.name on every metric and trace (Prometheus target_info): OTEL_SERVICE_NAME, or "sensorpipeline".
         var otel = services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(
+                builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } serviceName ? serviceName : "sensorpipeline",
+                serviceVersion: typeof(SensorPipelineApp).Assembly.GetName().Version?.ToString()))
             .WithMetrics(metrics => metrics.AddMeter(RuntimeTelemetry.MeterName, PipelineTelemetry.MeterName));
         otel.WithMetrics(metrics => metrics.AddPrometheusExporter());
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

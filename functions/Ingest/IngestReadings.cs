@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Functions.Http;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
@@ -24,16 +25,14 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         if (!IsJson(request.ContentType))
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
-            return Results.Json(new ErrorBody([new ReadingError(null, null, "Content-Type must be application/json.")]), statusCode: StatusCodes.Status415UnsupportedMediaType);
+            return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
         if (backlog.IsOverLimit)
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
             request.HttpContext.Response.Headers.RetryAfter = "1";
-            return Results.Json(
-                new ErrorBody([new ReadingError(null, null, $"The pipeline is {backlog.Current} readings behind (IngestMaxRawBacklog); retry shortly.")]),
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, $"The pipeline is {backlog.Current} readings behind (IngestMaxRawBacklog); retry shortly.");
         }
 
         var o = options.Value;
@@ -63,13 +62,13 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
                 length += read;
             }
 
-            var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew);
+            var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
             (readings, errors) = ReadingRequestParser.Parse(buffer.AsMemory(0, length), limits, time.GetUtcNow());
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
-            return Results.Json(new ErrorBody([new ReadingError(null, null, "The body is larger than the limit (host.json http.maxRequestBodySize).")]), statusCode: StatusCodes.Status413PayloadTooLarge);
+            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
         }
         finally
         {
@@ -80,7 +79,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
             LogRejected(logger, errors.Count);
-            return Results.Json(new ErrorBody(errors), statusCode: StatusCodes.Status400BadRequest);
+            return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
         // The request's trace travels with every reading (W3C traceparent header) when the app
@@ -106,9 +105,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
             PipelineTelemetry.ReadingsRejected.Add(1);
             LogBrokerUnavailable(logger, e.Failed, e.Total, e.FirstError.Reason);
             request.HttpContext.Response.Headers.RetryAfter = "5";
-            return Results.Json(
-                new ErrorBody([new ReadingError(null, null, $"The broker did not acknowledge {e.Failed} of {e.Total} readings; retry the whole request (duplicates are harmless).")]),
-                statusCode: StatusCodes.Status503ServiceUnavailable);
+            return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, $"The broker did not acknowledge {e.Failed} of {e.Total} readings; retry the whole request (duplicates are harmless).");
         }
 
         PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
@@ -121,8 +118,6 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
          (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
 
     public sealed record AcceptedBody(int Accepted);
-
-    public sealed record ErrorBody(IReadOnlyList<ReadingError> Errors);
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Rejected a request with {Count} problem(s)")]
     private static partial void LogRejected(ILogger logger, int count);

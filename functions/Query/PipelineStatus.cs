@@ -34,9 +34,10 @@ public sealed partial class PipelineStatus(
         var jobs = new List<RecalibrationItem>();
         foreach (var job in await recalibrations.ListActiveAsync(cancellationToken))
         {
-            // Few jobs run at once: one count per job is cheap.
-            jobs.Add(new RecalibrationItem(job.Id, job.SensorId, job.State, job.From, job.To, job.Total, job.Published,
-                (await recalibrations.CountProgressAsync(job, cancellationToken)).Calibrated));
+            // Few jobs run at once: one count per job is cheap. Total is the readings in the range
+            // now (calibrated + remaining), as GET /api/recalibrations/{id} shows it.
+            var (calibrated, remaining) = await recalibrations.CountProgressAsync(job, cancellationToken);
+            jobs.Add(new RecalibrationItem(job.Id, job.SensorId, job.State, job.From, job.To, calibrated + remaining, job.Published, calibrated));
         }
 
         KafkaLagSnapshot? lag = null;

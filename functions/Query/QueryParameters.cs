@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using SensorPipeline.Functions.Http;
 
 namespace SensorPipeline.Functions.Query;
 
@@ -10,11 +11,10 @@ public sealed class QueryParameterException(string parameter, string message) : 
 {
     public string Parameter { get; } = parameter;
 
-    public IResult ToResult() => Results.Json(new QueryError(Message), statusCode: StatusCodes.Status400BadRequest);
+    /// <summary>400, problem details naming the parameter (detail and <c>errors[0].field</c>).</summary>
+    public IResult ToResult() =>
+        Problems.Of(StatusCodes.Status400BadRequest, [new Domain.Ingest.ReadingError(null, Parameter, Message)], Message);
 }
-
-/// <summary>The body of a 400 answer: <c>{"error": "..."}</c>.</summary>
-public sealed record QueryError(string Error);
 
 /// <summary>Parsing and checking of the read API's query parameters.</summary>
 public static class QueryParameters
@@ -23,11 +23,22 @@ public static class QueryParameters
     /// <c>from</c> and <c>to</c> (ISO-8601; without an offset, UTC): to defaults to now, from to
     /// <c>to − defaultSpan</c>; from must not be after to, and the range must not exceed the limit.
     /// </summary>
-    public static (DateTimeOffset From, DateTimeOffset To) TimeRange(HttpRequest request, DateTimeOffset now, TimeSpan defaultSpan, TimeSpan maxRange)
+    /// <param name="request">The request with the parameters.</param>
+    /// <param name="now">The default <c>to</c> when only <c>from</c> is given.</param>
+    /// <param name="defaultSpan">The default width of the range.</param>
+    /// <param name="maxRange">The widest range allowed (QueryMaxRange).</param>
+    /// <param name="latestEnd">
+    /// With neither <c>from</c> nor <c>to</c>: the end of the range (exclusive) — the end of the
+    /// sensor's latest data, so the default window shows its newest readings however old they are;
+    /// null means now.
+    /// </param>
+    public static (DateTimeOffset From, DateTimeOffset To) TimeRange(HttpRequest request, DateTimeOffset now, TimeSpan defaultSpan, TimeSpan maxRange, DateTimeOffset? latestEnd = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var to = Time(request, "to") ?? now;
-        var from = Time(request, "from") ?? to - defaultSpan;
+        var givenFrom = Time(request, "from");
+        var givenTo = Time(request, "to");
+        var to = givenTo ?? (givenFrom is null && latestEnd is { } end ? end : now);
+        var from = givenFrom ?? to - defaultSpan;
         if (from > to)
         {
             throw new QueryParameterException("from", $"'from' ({Format(from)}) is after 'to' ({Format(to)}).");

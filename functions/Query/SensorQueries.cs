@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Functions.Http;
 using SensorPipeline.Functions.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Query;
@@ -35,12 +36,20 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var (known, latest) = await store.FindSensorAsync(sensorId, cancellationToken);
+        if (!known)
+        {
+            return UnknownSensor(sensorId);
+        }
+
         DateTimeOffset from, to;
         int limit;
         DateTimeOffset? after;
         try
         {
-            (from, to) = QueryParameters.TimeRange(request, time.GetUtcNow(), TimeSpan.FromDays(1), options.Value.QueryMaxRange);
+            // Without from/to: the day up to and including the sensor's newest reading (1 µs, the
+            // database's resolution, past it), however long ago that was.
+            (from, to) = QueryParameters.TimeRange(request, time.GetUtcNow(), TimeSpan.FromDays(1), options.Value.QueryMaxRange, latest?.AddTicks(10));
             limit = QueryParameters.Int(request, "limit", QueryOptions.DefaultLimit, 1, QueryOptions.MaxLimit);
             after = QueryParameters.Cursor(request, "after");
         }
@@ -71,6 +80,12 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var (known, latest) = await store.FindSensorAsync(sensorId, cancellationToken);
+        if (!known)
+        {
+            return UnknownSensor(sensorId);
+        }
+
         string bucketText = request.Query["bucket"].ToString() is { Length: > 0 } b ? b : "1h";
         RollupBucket bucket;
         DateTimeOffset from, to;
@@ -83,7 +98,8 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
                 _ => throw new QueryParameterException("bucket", $"'bucket' must be 1h or 1d; got '{(bucketText.Length > 16 ? bucketText[..16] : bucketText)}'."),
             };
             var defaultSpan = bucket == RollupBucket.Hour ? TimeSpan.FromDays(1) : TimeSpan.FromDays(30);
-            (from, to) = QueryParameters.TimeRange(request, time.GetUtcNow(), defaultSpan, options.Value.QueryMaxRange);
+            // Without from/to: the buckets up to and including the one of the sensor's newest reading.
+            (from, to) = QueryParameters.TimeRange(request, time.GetUtcNow(), defaultSpan, options.Value.QueryMaxRange, latest is { } l ? BucketEnd(l, bucket) : null);
         }
         catch (QueryParameterException e)
         {
@@ -95,6 +111,19 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
         return Results.Json(new RollupsBody(
             sensorId, bucketText, from, to,
             rows.Select(r => new RollupItem(r.Bucket, r.Readings, r.Min, r.Max, r.Avg)).ToList()));
+    }
+
+    private static IResult UnknownSensor(string sensorId) =>
+        Problems.Message(StatusCodes.Status404NotFound, "sensorId", $"No sensor '{(sensorId.Length > 64 ? sensorId[..64] + "…" : sensorId)}': it has no readings and no calibration parameters.");
+
+    /// <summary>The end (exclusive) of the UTC hour or day that holds <paramref name="time"/>.</summary>
+    public static DateTimeOffset BucketEnd(DateTimeOffset time, RollupBucket bucket)
+    {
+        var utc = time.UtcDateTime;
+        var start = bucket == RollupBucket.Hour
+            ? new DateTime(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, DateTimeKind.Utc)
+            : utc.Date;
+        return new DateTimeOffset(start, TimeSpan.Zero) + (bucket == RollupBucket.Hour ? TimeSpan.FromHours(1) : TimeSpan.FromDays(1));
     }
 
     public sealed record SensorsBody(IReadOnlyList<SensorItem> Items);

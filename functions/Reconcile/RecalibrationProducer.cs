@@ -66,6 +66,7 @@ public sealed partial class RecalibrationProducer(
             if (page.Count == 0)
             {
                 await jobs.MarkDrainingAsync(job.Id, Owner, cancellationToken);
+                await AwaitCompletionAsync(job.Id, budget, cancellationToken);
                 return;
             }
 
@@ -82,8 +83,34 @@ public sealed partial class RecalibrationProducer(
             if (job.State != RecalibrationJob.Running)
             {
                 LogPublished(logger, job.Id, job.Published);
+                await AwaitCompletionAsync(job.Id, budget, cancellationToken);
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Once everything is published, completes the job as soon as the historical group has consumed
+    /// it and every reading is recalculated — not at the next timer run — so a job is never seen
+    /// draining with nothing left. Polls the (cheap) consumer lag, and counts only when it is zero;
+    /// gives up after <c>RecalibrationDrainTimeout</c> (at most 30 s), leaving it to the next runs.
+    /// </summary>
+    private async Task AwaitCompletionAsync(long jobId, Stopwatch budget, CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        var wait = Stopwatch.StartNew();
+        var limit = TimeSpan.FromTicks(Math.Min(o.RecalibrationDrainTimeout.Ticks, TimeSpan.FromSeconds(30).Ticks));
+        while (wait.Elapsed < limit && budget.Elapsed < o.RecalibrationRunBudget)
+        {
+            if (await lagReader.GetTotalLagAsync(o.HistoricalTopic, o.HistoricalGroup, cancellationToken) == 0 &&
+                await jobs.TryCompleteAsync(jobId, cancellationToken) is { } done)
+            {
+                await rollups.RefreshRollupsAsync(done.From, done.To, cancellationToken);
+                LogCompleted(logger, done.Id, done.Published);
+                return;
+            }
+
+            await Task.Delay(200, cancellationToken);
         }
     }
 

@@ -15,9 +15,13 @@ public sealed record ReadingError(
     [property: JsonPropertyName("message")] string Message);
 
 /// <summary>Limits a request is checked against.</summary>
-public sealed record ReadingLimits(int MaxReadingsPerRequest, double MinValue, double MaxValue, TimeSpan MaxFutureSkew)
+/// <remarks><paramref name="MaxAge"/>: how far in the past <c>recordedAt</c> may be (older readings are refused).</remarks>
+public sealed record ReadingLimits(int MaxReadingsPerRequest, double MinValue, double MaxValue, TimeSpan MaxFutureSkew, TimeSpan MaxAge)
 {
-    public static ReadingLimits Default { get; } = new(5000, -1000, 1000, TimeSpan.FromMinutes(5));
+    /// <summary>The default of <c>IngestMaxAge</c>: 10 years (3650 days).</summary>
+    public static readonly TimeSpan DefaultMaxAge = TimeSpan.FromDays(3650);
+
+    public static ReadingLimits Default { get; } = new(5000, -1000, 1000, TimeSpan.FromMinutes(5), DefaultMaxAge);
 }
 
 /// <summary>
@@ -122,6 +126,7 @@ public static partial class ReadingRequestParser
         public readonly ReadingLimits Limits = limits;
         public readonly DateTimeOffset Now = now;
         public readonly DateTimeOffset Latest = now + limits.MaxFutureSkew;
+        public readonly DateTimeOffset Earliest = limits.MaxAge >= now - DateTimeOffset.MinValue ? DateTimeOffset.MinValue : now - limits.MaxAge;
         /// <summary>The previous reading's sensor id: a batch is usually one sensor's readings.</summary>
         public string? LastSensorId;
     }
@@ -131,7 +136,7 @@ public static partial class ReadingRequestParser
     {
         var before = errors.Count;
         List<ReadingError>? unknown = null;
-        // What each known field held; the last occurrence of a field wins, as with a document.
+        // What each known field held (each may appear once).
         JsonTokenType sensorKind = JsonTokenType.None, timeKind = JsonTokenType.None, valueKind = JsonTokenType.None, sourceKind = JsonTokenType.None;
         string? sensorId = null;
         var sensorValid = false;
@@ -140,6 +145,9 @@ public static partial class ReadingRequestParser
         double value = 0;
         var valueParsed = false;
         string? source = null;
+        // Known fields seen so far (a bit each): a repeated one is an error, not "the last wins".
+        var seen = 0;
+        List<ReadingError>? repeated = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var field = Field(ref reader);
@@ -147,6 +155,17 @@ public static partial class ReadingRequestParser
             if (!reader.Read())
             {
                 break;
+            }
+
+            if (field != KnownField.Unknown)
+            {
+                var bit = 1 << (int)field;
+                if ((seen & bit) != 0)
+                {
+                    (repeated ??= []).Add(new ReadingError(index, FieldName(field), "Appears more than once in the reading; give each field once."));
+                }
+
+                seen |= bit;
             }
 
             switch (field)
@@ -188,6 +207,11 @@ public static partial class ReadingRequestParser
             errors.AddRange(unknown);
         }
 
+        if (repeated is not null)
+        {
+            errors.AddRange(repeated);
+        }
+
         if (sensorKind == JsonTokenType.None)
         {
             errors.Add(new ReadingError(index, "sensorId", "Required."));
@@ -216,6 +240,11 @@ public static partial class ReadingRequestParser
         else if (recordedAt > state.Latest)
         {
             errors.Add(new ReadingError(index, "recordedAt", $"Is more than {state.Limits.MaxFutureSkew.TotalSeconds:0} s in the future."));
+        }
+        else if (recordedAt < state.Earliest)
+        {
+            errors.Add(new ReadingError(index, "recordedAt", string.Create(CultureInfo.InvariantCulture,
+                $"Is more than {state.Limits.MaxAge.TotalDays:0.##} days in the past (before {state.Earliest.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; IngestMaxAge).")));
         }
 
         if (valueKind == JsonTokenType.None)
@@ -248,6 +277,14 @@ public static partial class ReadingRequestParser
     }
 
     private enum KnownField { Unknown, SensorId, RecordedAt, Value, Source }
+
+    private static string FieldName(KnownField field) => field switch
+    {
+        KnownField.SensorId => "sensorId",
+        KnownField.RecordedAt => "recordedAt",
+        KnownField.Value => "value",
+        _ => "source",
+    };
 
     private static KnownField Field(ref Utf8JsonReader reader) =>
         reader.ValueTextEquals("sensorId"u8) ? KnownField.SensorId :
@@ -294,9 +331,9 @@ public static partial class ReadingRequestParser
     private static readonly SearchValues<char> SensorIdChars = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-");
 
     /// <summary>What a bad sensor id is told, wherever one is checked.</summary>
-    public const string SensorIdRule = "Must be 1-64 characters of letters, digits, '-', '_', '.', ':'.";
+    public const string SensorIdRule = "Must be 1-64 characters of ASCII letters (A-Z, a-z), digits (0-9), '-', '_', '.', ':'.";
 
-    /// <summary>1–64 of letters, digits, '-', '_', '.', ':' (the rule readings are held to).</summary>
+    /// <summary>1–64 of ASCII letters, digits, '-', '_', '.', ':' (the rule readings are held to).</summary>
     public static bool IsValidSensorId(string? sensorId) =>
         sensorId is { Length: >= 1 and <= 64 } && !sensorId.AsSpan().ContainsAnyExcept(SensorIdChars);
 

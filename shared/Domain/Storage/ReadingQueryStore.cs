@@ -32,8 +32,36 @@ public enum RollupBucket
 }
 
 /// <summary>The read side: sensors, readings by time with keyset paging, rollups, database facts.</summary>
+/// <remarks>
+/// Values leave here rounded to <see cref="ValueDecimals"/> decimal places: a calibrated value
+/// (<c>gain * raw + offset</c>) and an average carry binary floating-point noise
+/// (24.403000000000002) that no sensor measured.
+/// </remarks>
 public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
 {
+    /// <summary>Decimal places of every value the read API returns.</summary>
+    public const int ValueDecimals = 6;
+
+    /// <summary>A value as the read API returns it: rounded to <see cref="ValueDecimals"/> places.</summary>
+    public static double Round(double value) => Math.Round(value, ValueDecimals, MidpointRounding.AwayFromZero);
+
+    /// <summary>
+    /// Whether the sensor is known (has readings or calibration parameters), and the recorded_at
+    /// of its newest raw reading (null without readings). One index probe each.
+    /// </summary>
+    public async Task<(bool Known, DateTimeOffset? Latest)> FindSensorAsync(string sensorId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("""
+            select (select r.recorded_at from raw_data r where r.sensor_id = $1 order by r.recorded_at desc limit 1),
+                   exists (select 1 from calibration c where c.sensor_id = $1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = sensorId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        DateTimeOffset? latest = reader.IsDBNull(0) ? null : Utc(reader.GetDateTime(0));
+        return (latest is not null || reader.GetBoolean(1), latest);
+    }
+
     /// <summary>
     /// Every sensor that has readings or calibration parameters, with its newest calibrated
     /// reading, raw reading count and newest calibration version (0 without parameters), in one
@@ -68,7 +96,7 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
         {
             var latest = reader.IsDBNull(3)
                 ? null
-                : new LatestReading(reader.GetDouble(3), Utc(reader.GetDateTime(4)), reader.GetInt32(5));
+                : new LatestReading(Round(reader.GetDouble(3)), Utc(reader.GetDateTime(4)), reader.GetInt32(5));
             sensors.Add(new SensorSummary(reader.GetString(0), reader.GetInt64(1), reader.GetInt32(2), latest));
         }
 
@@ -104,7 +132,7 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
             rows.Add(new ReadingRow(
                 Utc(reader.GetDateTime(0)),
                 reader.GetDouble(1),
-                reader.IsDBNull(2) ? null : reader.GetDouble(2),
+                reader.IsDBNull(2) ? null : Round(reader.GetDouble(2)),
                 reader.IsDBNull(3) ? null : reader.GetInt32(3),
                 Utc(reader.GetDateTime(4)),
                 reader.IsDBNull(5) ? null : Utc(reader.GetDateTime(5))));
@@ -135,7 +163,7 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new RollupRow(Utc(reader.GetDateTime(0)), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4)));
+            rows.Add(new RollupRow(Utc(reader.GetDateTime(0)), reader.GetInt64(1), Round(reader.GetDouble(2)), Round(reader.GetDouble(3)), Round(reader.GetDouble(4))));
         }
 
         return rows;

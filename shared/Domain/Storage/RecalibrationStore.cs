@@ -92,6 +92,29 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
                      where c.raw_data_id = r.id and c.recorded_at = r.recorded_at and c.calibrated_at >= $4)
         """;
 
+    /// <summary>
+    /// Completes a running or draining job at once when every reading of its range was
+    /// recalculated since it started (one statement, so it cannot complete on a stale count): there
+    /// is nothing left for it to do, whatever its cursor says (a producer holding it stops at its
+    /// next step). The job as completed, or null when it is not active or readings remain.
+    /// </summary>
+    public async Task<RecalibrationJob?> TryCompleteAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            update recalibration_job j set state = 'completed', finished_at = now(), updated_at = now()
+             where j.id = $1 and j.state in ('running', 'draining')
+               and not exists (
+                   select 1 from raw_data r
+                    where (j.sensor_id is null or r.sensor_id = j.sensor_id) and r.recorded_at >= j.from_time and r.recorded_at < j.to_time
+                      and not exists (select 1 from calibrated_temperature c
+                                       where c.raw_data_id = r.id and c.recorded_at = r.recorded_at and c.calibrated_at >= j.created_at))
+            returning {Columns}
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
     /// <summary>Cancels a running or draining job; false if it is not (any more).</summary>
     public async Task<bool> CancelAsync(long id, CancellationToken cancellationToken)
     {

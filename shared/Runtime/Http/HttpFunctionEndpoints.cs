@@ -48,10 +48,7 @@ public static class HttpFunctionEndpoints
             {
                 if (!keys.IsAuthorized(context.Request, trigger.AuthLevel))
                 {
-                    return Results.Problem(
-                        title: "Unauthorized",
-                        detail: "A valid key is required (x-functions-key header or code query parameter).",
-                        statusCode: StatusCodes.Status401Unauthorized);
+                    return Results.Problem("A valid key is required (x-functions-key header or code query parameter).", statusCode: StatusCodes.Status401Unauthorized);
                 }
 
                 var named = context.Request.RouteValues.ToDictionary(
@@ -66,7 +63,7 @@ public static class HttpFunctionEndpoints
                 }
                 catch (FunctionBindingException e)
                 {
-                    return Results.Problem(title: "Bad Request", detail: e.Message, statusCode: StatusCodes.Status400BadRequest);
+                    return Results.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
                 }
 
                 return result switch

@@ -88,7 +88,7 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
             Assert.Equal(s == 3 ? 2 : 0, sensor.GetProperty("calibrationVersion").GetInt32());
             var latest = sensor.GetProperty("latest");
             Assert.Equal(Day.AddMinutes(PerSensor - 1), latest.GetProperty("recordedAt").GetDateTimeOffset());
-            Assert.Equal(Calibrated(s, PerSensor - 1), latest.GetProperty("value").GetDouble(), 9);
+            Assert.Equal(Calibrated(s, PerSensor - 1), latest.GetProperty("value").GetDouble(), 6);
             Assert.Equal(s == 3 ? 2 : 0, latest.GetProperty("calibrationVersion").GetInt32());
         }
 
@@ -103,10 +103,13 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
         await AssertPagedAsync(3, 720, expectedPages: 2);
         await AssertPagedAsync(3, PerSensor, expectedPages: 1);
 
-        // The defaults (the last day up to now) do not reach three days back.
+        // Without from/to: the day up to the sensor's newest reading (three days ago here), not the
+        // last day up to now (issue 13): the whole seeded day, 1000 (the default limit) a page.
         var recent = await GetJsonAsync($"/api/sensors/{SensorId(5)}/readings");
-        Assert.Empty(recent.GetProperty("items").EnumerateArray());
-        Assert.Equal(JsonValueKind.Null, recent.GetProperty("next").ValueKind);
+        var recentItems = recent.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal(1000, recentItems.Count);
+        Assert.Equal(Day, recentItems[0].GetProperty("recordedAt").GetDateTimeOffset());
+        Assert.NotEqual(JsonValueKind.Null, recent.GetProperty("next").ValueKind);
 
         // Rollups equal an independent date_trunc over calibrated_temperature, for every hour of every sensor.
         var expected = new Dictionary<(string, DateTimeOffset), (long Count, double Min, double Max, double Avg)>();
@@ -139,13 +142,14 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
                 var want = expected[(SensorId(s), at)];
                 Assert.Equal(60, want.Count);
                 Assert.Equal(want.Count, bucket.GetProperty("readings").GetInt64());
-                Assert.Equal(want.Min, bucket.GetProperty("min").GetDouble());
-                Assert.Equal(want.Max, bucket.GetProperty("max").GetDouble());
-                Assert.True(Math.Abs(want.Avg - bucket.GetProperty("avg").GetDouble()) < 1e-9, $"avg of {SensorId(s)} at {at:O}");
+                // Values are rounded to 6 decimal places at the API.
+                Assert.Equal(Math.Round(want.Min, 6), bucket.GetProperty("min").GetDouble());
+                Assert.Equal(Math.Round(want.Max, 6), bucket.GetProperty("max").GetDouble());
+                Assert.True(Math.Abs(want.Avg - bucket.GetProperty("avg").GetDouble()) <= 1e-6, $"avg of {SensorId(s)} at {at:O}");
                 // And against the values that were posted, calibrated here.
                 var posted = Enumerable.Range(h * 60, 60).Select(m => Calibrated(s, m)).ToList();
-                Assert.True(Math.Abs(posted.Average() - bucket.GetProperty("avg").GetDouble()) < 1e-9);
-                Assert.Equal(posted.Min(), bucket.GetProperty("min").GetDouble(), 9);
+                Assert.True(Math.Abs(posted.Average() - bucket.GetProperty("avg").GetDouble()) <= 1e-6);
+                Assert.Equal(posted.Min(), bucket.GetProperty("min").GetDouble(), 6);
             }
 
             var daily = (await GetJsonAsync($"/api/sensors/{SensorId(s)}/rollups?bucket=1d&from={Iso(Day.AddDays(-1))}&to={Iso(Day.AddDays(2))}"))
@@ -153,7 +157,7 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
             var day = Assert.Single(daily);
             Assert.Equal(Day, day.GetProperty("bucket").GetDateTimeOffset());
             Assert.Equal(PerSensor, day.GetProperty("readings").GetInt64());
-            Assert.Equal(Enumerable.Range(0, PerSensor).Max(m => Calibrated(s, m)), day.GetProperty("max").GetDouble(), 9);
+            Assert.Equal(Enumerable.Range(0, PerSensor).Max(m => Calibrated(s, m)), day.GetProperty("max").GetDouble(), 6);
         }
 
         // A range within QueryMaxRange (30 days here) is fine; one beyond is a 400.
@@ -195,7 +199,7 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
         {
             var r = seen[m];
             Assert.Equal(Raw(s, m), r.GetProperty("rawValue").GetDouble());
-            Assert.Equal(Calibrated(s, m), r.GetProperty("calibratedValue").GetDouble(), 9);
+            Assert.Equal(Calibrated(s, m), r.GetProperty("calibratedValue").GetDouble(), 6);
             Assert.Equal(s != 3 ? 0 : m < 12 * 60 ? 1 : 2, r.GetProperty("calibrationVersion").GetInt32());
             Assert.True(r.GetProperty("receivedAt").GetDateTimeOffset() <= r.GetProperty("calibratedAt").GetDateTimeOffset());
         }
@@ -206,13 +210,16 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
         var response = await _app.Http.GetAsync(url);
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"GET {url}: expected 400, got {(int)response.StatusCode} {body}");
-        var error = JsonDocument.Parse(body).RootElement.GetProperty("error").GetString()!;
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var error = JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString()!;
         Assert.Contains(mentions, error, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task Bad_query_parameters_are_rejected_with_400_naming_the_parameter()
     {
+        // A known sensor (an unknown one is a 404 whatever the parameters).
+        await _app.ExecuteAsync($"""insert into calibration (sensor_id, version, valid_from, gain, "offset") values ('{SensorId(1)}', 1, '2000-01-01T00:00:00Z', 1, 0)""");
         var readings = $"/api/sensors/{SensorId(1)}/readings";
         var rollups = $"/api/sensors/{SensorId(1)}/rollups";
         await AssertBadRequestAsync($"{rollups}?bucket=5m", "'bucket'");
@@ -235,6 +242,7 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
     [Fact]
     public async Task Read_api_needs_a_key_when_one_is_configured_while_health_and_metrics_do_not()
     {
+        await _app.ExecuteAsync($"""insert into calibration (sensor_id, version, valid_from, gain, "offset") values ('{SensorId(1)}', 1, '2000-01-01T00:00:00Z', 1, 0)""");
         var settings = new Dictionary<string, string?>(_app.Settings) { ["Keys:Master"] = "query-test-master-key" };
         await using var keyed = await PipelineApp.StartAsync(settings);
         foreach (var url in new[] { "/api/sensors", $"/api/sensors/{SensorId(1)}/readings", $"/api/sensors/{SensorId(1)}/rollups?bucket=1h", "/api/status" })

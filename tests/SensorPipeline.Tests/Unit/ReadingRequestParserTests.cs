@@ -293,4 +293,48 @@ public sealed class ReadingRequestParserTests
         Assert.Equal((null, null), (error.Index, error.Field));
         Assert.StartsWith("The body is not valid JSON", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Parse_rejects_a_recorded_at_older_than_the_max_age_and_names_the_setting()
+    {
+        var error = OnlyErrorOf(Reading(recordedAt: "\"0001-01-01T00:00:00Z\""));
+
+        Assert.Equal((1, "recordedAt"), (error.Index, error.Field));
+        Assert.Contains("3650 days in the past", error.Message, StringComparison.Ordinal);
+        Assert.Contains("IngestMaxAge", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_accepts_a_recorded_at_just_inside_the_max_age()
+    {
+        var limits = ReadingLimits.Default with { MaxAge = TimeSpan.FromDays(30) };
+        var (accepted, errors) = Parse(Reading(recordedAt: "\"2026-02-08T12:00:01Z\""), limits);
+        Assert.Empty(errors);
+        Assert.Single(accepted);
+
+        var (refused, tooOld) = Parse(Reading(recordedAt: "\"2026-02-08T11:59:59Z\""), limits);
+        Assert.Empty(refused);
+        Assert.Equal("recordedAt", Assert.Single(tooOld).Field);
+    }
+
+    [Theory]
+    [InlineData("value", """{"sensorId":"a","value":1,"value":2,"recordedAt":"2026-03-10T11:00:00Z"}""")]
+    [InlineData("sensorId", """{"sensorId":"a","sensorId":"b","value":1,"recordedAt":"2026-03-10T11:00:00Z"}""")]
+    [InlineData("recordedAt", """{"sensorId":"a","value":1,"recordedAt":"2026-03-10T11:00:00Z","recordedAt":"2026-03-10T11:00:00Z"}""")]
+    [InlineData("source", """{"sensorId":"a","value":1,"recordedAt":"2026-03-10T11:00:00Z","source":"x","source":null}""")]
+    public void Parse_rejects_a_repeated_property_and_names_it(string field, string reading)
+    {
+        var error = OnlyErrorOf(reading);
+
+        Assert.Equal((1, field), (error.Index, error.Field));
+        Assert.Contains("more than once", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_says_the_sensor_id_must_be_ascii()
+    {
+        var error = OnlyErrorOf(Reading("\"température\""));
+
+        Assert.Contains("ASCII", error.Message, StringComparison.Ordinal);
+    }
 }
