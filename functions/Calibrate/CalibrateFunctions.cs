@@ -1,3 +1,4 @@
+using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
@@ -5,7 +6,10 @@ using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Functions.Calibrate;
 
-/// <summary>Writes one calibrated value per raw reading; shared by both calibration functions.</summary>
+/// <summary>
+/// Writes one calibrated value per raw reading; shared by both calibration functions: loads the
+/// sensors' versions, computes the values (<see cref="ReadingCalibrator"/>), writes them.
+/// </summary>
 public sealed class Calibrator(CalibrationStore store, TimeProvider time)
 {
     /// <param name="batch">The readings to calibrate.</param>
@@ -15,7 +19,8 @@ public sealed class Calibrator(CalibrationStore store, TimeProvider time)
     {
         using var activity = PipelineTracing.Calibrate.StartActivity("calibrate");
         activity?.SetTag("messaging.batch.message_count", batch.Count);
-        await store.CalibrateAsync(batch, cancellationToken, expectNew);
+        var versions = await store.LoadVersionsAsync(batch.Select(r => r.SensorId), cancellationToken);
+        await store.WriteAsync(ReadingCalibrator.Calibrate(batch, versions), expectNew, cancellationToken);
         PipelineTelemetry.RecordCalibrated(batch, time.GetUtcNow(), realtime: expectNew);
     }
 }

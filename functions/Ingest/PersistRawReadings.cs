@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Worker.Extensions.Kafka;
+using SensorPipeline.Functions.Calibrate;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
@@ -27,15 +26,21 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        var toCalibrate = await store.InsertAsync(batch, cancellationToken);
+        var stored = await store.InsertAsync(batch, cancellationToken);
         PipelineTelemetry.ReadingsPersisted.Add(batch.Length);
 
         var invocation = Activity.Current;
         var publishActivities = new List<Activity>();
         try
         {
-            var messages = ToMessages(toCalibrate, TraceParents(batch, KafkaTriggerMetadata.HeaderValues(context, KafkaTracing.TraceParentHeader, batch.Length), toCalibrate, invocation, publishActivities));
-            await publisher.PublishAsync(options.Value.RealtimeTopic, messages, cancellationToken);
+            var requests = new CalibrationRequest[stored.Count];
+            for (var i = 0; i < stored.Count; i++)
+            {
+                requests[i] = stored[i].Request;
+            }
+
+            var traceParents = TraceParents(stored, KafkaTriggerMetadata.HeaderValues(context, KafkaTracing.TraceParentHeader, batch.Length), invocation, publishActivities);
+            await publisher.PublishAsync(options.Value.RealtimeTopic, CalibrationMessages.From(requests, traceParents), cancellationToken);
         }
         finally
         {
@@ -48,48 +53,23 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
         }
     }
 
-    internal static OutgoingMessage[] ToMessages(IReadOnlyList<CalibrationRequest> requests) => ToMessages(requests, null);
-
-    private static OutgoingMessage[] ToMessages(IReadOnlyList<CalibrationRequest> requests, string?[]? traceParents)
-    {
-        var messages = new OutgoingMessage[requests.Count];
-        for (var i = 0; i < requests.Count; i++)
-        {
-            messages[i] = new OutgoingMessage(
-                requests[i].RawDataId.ToString(CultureInfo.InvariantCulture),
-                JsonSerializer.SerializeToUtf8Bytes(requests[i], PipelineJsonContext.Default.CalibrationRequest),
-                traceParents?[i] is { } traceParent ? [new(KafkaTracing.TraceParentHeader, traceParent)] : null);
-        }
-
-        return messages;
-    }
-
     /// <summary>
     /// The traceparent each calibration message carries: a publish activity in the trace of the
-    /// request its reading came with (one per trace), else this invocation's own context.
+    /// request its reading came with (one per trace; the reading's message header, found by its
+    /// position in the batch), else this invocation's own context.
     /// </summary>
     private static string?[] TraceParents(
-        RawReadingMessage[] batch,
+        IReadOnlyList<StoredReading> stored,
         string?[] messageTraceParents,
-        IReadOnlyList<CalibrationRequest> requests,
         Activity? invocation,
         List<Activity> started)
     {
-        var origins = new Dictionary<(string SensorId, long Micros), string>();
-        for (var i = 0; i < batch.Length; i++)
-        {
-            if (messageTraceParents[i] is { } traceParent)
-            {
-                origins[(batch[i].SensorId, Micros(batch[i].RecordedAt))] = traceParent;
-            }
-        }
-
         var own = KafkaTracing.TraceParentOf(invocation);
         var publishers = new Dictionary<string, string>(StringComparer.Ordinal);
-        var result = new string?[requests.Count];
-        for (var i = 0; i < requests.Count; i++)
+        var result = new string?[stored.Count];
+        for (var i = 0; i < stored.Count; i++)
         {
-            if (!origins.TryGetValue((requests[i].SensorId, Micros(requests[i].RecordedAt)), out var origin))
+            if (messageTraceParents[stored[i].Index] is not { } origin)
             {
                 result[i] = own;
                 continue;
@@ -117,8 +97,4 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
 
         return result;
     }
-
-    /// <summary>Microseconds since the epoch, rounded as PostgreSQL stores a timestamptz.</summary>
-    private static long Micros(DateTimeOffset value) =>
-        (long)Math.Round((value.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10.0, MidpointRounding.ToEven);
 }

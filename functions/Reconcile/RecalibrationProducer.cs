@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Ingest;
+using SensorPipeline.Functions.Calibrate;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Kafka;
 
@@ -70,7 +70,7 @@ public sealed partial class RecalibrationProducer(
                 return;
             }
 
-            await publisher.PublishAsync(o.HistoricalTopic, PersistRawReadings.ToMessages(page), cancellationToken);
+            await publisher.PublishAsync(o.HistoricalTopic, CalibrationMessages.From(page), cancellationToken);
             var last = page[^1];
             var advanced = await jobs.AdvanceAsync(job.Id, Owner, last.SensorId, last.RecordedAt, page.Count, page.Count < o.RecalibrationPageSize, cancellationToken);
             if (advanced is null)

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Ingest;
+using SensorPipeline.Functions.Calibrate;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime.Kafka;
 
@@ -31,7 +31,7 @@ public sealed partial class ReconcileUncalibrated(
             return;
         }
 
-        await publisher.PublishAsync(o.RealtimeTopic, PersistRawReadings.ToMessages(report.Page), cancellationToken);
+        await publisher.PublishAsync(o.RealtimeTopic, CalibrationMessages.From(report.Page), cancellationToken);
         PipelineTelemetry.ReadingsRepublished.Add(report.Page.Count);
         LogRepublished(logger, report.Total, oldestAge, report.Page.Count, timer.IsPastDue);
     }

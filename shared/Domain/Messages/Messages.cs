@@ -27,6 +27,26 @@ public sealed record CalibrationRequest
     public required double RawValue { get; init; }
     /// <summary>When the pipeline accepted the reading: the start of its end-to-end latency.</summary>
     public required DateTimeOffset ReceivedAt { get; init; }
+
+    /// <summary>The request for a reading just stored under <paramref name="rawDataId"/>.</summary>
+    public static CalibrationRequest For(RawReadingMessage reading, long rawDataId)
+    {
+        ArgumentNullException.ThrowIfNull(reading);
+        return new()
+        {
+            RawDataId = rawDataId,
+            SensorId = reading.SensorId,
+            RecordedAt = reading.RecordedAt,
+            RawValue = reading.Value,
+            ReceivedAt = reading.ReceivedAt,
+        };
+    }
+
+    /// <summary>Its message's key on the calibration topics: the raw data id.</summary>
+    public string MessageKey() => RawDataId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Its message's value on the calibration topics.</summary>
+    public byte[] MessageValue() => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this, PipelineJsonContext.Default.CalibrationRequest);
 }
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]

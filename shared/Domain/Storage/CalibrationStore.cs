@@ -80,29 +80,22 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Calibrates each reading with the version that applies to it and upserts one row per raw
-    /// reading. A row computed with a newer calibration version is never replaced by one computed
-    /// with an older version, whichever message arrives last.
+    /// Writes one row per raw reading (<see cref="ReadingCalibrator"/> computed them). A row
+    /// computed with a newer calibration version is never replaced by one computed with an older
+    /// version, whichever message arrives last.
     /// </summary>
-    /// <param name="requests">The readings; duplicates are allowed.</param>
-    /// <param name="cancellationToken">Cancels the database calls.</param>
+    /// <param name="rows">The calibrated values, one per raw reading.</param>
     /// <param name="expectNew">
     /// True where the readings have usually never been calibrated (the realtime topic): a plain
     /// insert is tried first, which costs less per row than the upsert, and a batch with any row
     /// already calibrated falls back to the upsert (it fails as a whole with a unique violation and
     /// writes nothing). False for recalculation, where the rows exist: the upsert at once.
     /// </param>
-    public async Task<int> CalibrateAsync(IReadOnlyList<CalibrationRequest> requests, CancellationToken cancellationToken, bool expectNew = false)
+    /// <param name="cancellationToken">Cancels the database calls.</param>
+    public async Task<int> WriteAsync(IReadOnlyList<CalibratedReading> rows, bool expectNew, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(requests);
-        // Duplicates are normal (at-least-once); an upsert may touch a row only once per statement.
-        // Sorting by key also makes concurrent writes lock rows in the same order.
-        var unique = requests
-            .DistinctBy(r => (r.RawDataId, r.RecordedAt))
-            .OrderBy(r => r.RawDataId)
-            .ToList();
-        var versions = await LoadVersionsAsync(unique.Select(r => r.SensorId), cancellationToken);
-        var count = unique.Count;
+        ArgumentNullException.ThrowIfNull(rows);
+        var count = rows.Count;
         var ids = new long[count];
         var times = new DateTime[count];
         var sensors = new string[count];
@@ -110,13 +103,12 @@ public sealed class CalibrationStore(NpgsqlDataSource dataSource)
         var versionNumbers = new int[count];
         for (var i = 0; i < count; i++)
         {
-            var r = unique[i];
-            var version = CalibrationSelector.Select(versions.GetValueOrDefault(r.SensorId) ?? [], r.SensorId, r.RecordedAt);
+            var r = rows[i];
             ids[i] = r.RawDataId;
             times[i] = r.RecordedAt.UtcDateTime;
             sensors[i] = r.SensorId;
-            values[i] = version.Apply(r.RawValue);
-            versionNumbers[i] = version.Version;
+            values[i] = r.Value;
+            versionNumbers[i] = r.Version;
         }
 
         if (expectNew)

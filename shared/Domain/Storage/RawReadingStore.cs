@@ -7,24 +7,33 @@ namespace SensorPipeline.Domain.Storage;
 /// <summary>The raw side: idempotent inserts of readings, and the search for uncalibrated ones.</summary>
 public sealed class RawReadingStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>The batch insert, sorted by key; the plain and the idempotent form add to it.</summary>
+    /// <summary>
+    /// The batch insert, sorted by key (concurrent inserts of overlapping batches take their locks
+    /// in one order). It returns each inserted row's id with the position of its reading in the
+    /// batch (<c>with ordinality</c>), so the caller pairs them positionally; the idempotent form
+    /// adds its conflict clause at <c>{0}</c>.
+    /// </summary>
     private const string InsertSql = """
-        insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
-        select sensor_id, recorded_at, raw_value, received_at, source
-          from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
-               as t(sensor_id, recorded_at, raw_value, received_at, source)
-         order by sensor_id, recorded_at
-
+        with batch as (
+          select * from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[])
+                   with ordinality as t(sensor_id, recorded_at, raw_value, received_at, source, position)
+        ), inserted as (
+          insert into raw_data (sensor_id, recorded_at, raw_value, received_at, source)
+          select sensor_id, recorded_at, raw_value, received_at, source from batch order by sensor_id, recorded_at
+          {0}
+          returning id, sensor_id, recorded_at
+        )
+        select b.position, i.id from inserted i join batch b using (sensor_id, recorded_at)
         """;
-
-    private const string Returning = "returning id, sensor_id, recorded_at, raw_value, received_at";
 
     /// <summary>
     /// Inserts the readings in one statement (a reading already stored — same sensor and time — is
     /// left as it is: raw is immutable) and returns every reading of the batch that has no
-    /// calibrated value yet, new or not, with its raw id, ready to publish for calibration.
+    /// calibrated value yet, new or not, with its raw id and its position in
+    /// <paramref name="readings"/>, ready to publish for calibration. A reading stored before keeps
+    /// its stored value and receive time.
     /// </summary>
-    public async Task<IReadOnlyList<CalibrationRequest>> InsertAsync(IReadOnlyList<RawReadingMessage> readings, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<StoredReading>> InsertAsync(IReadOnlyList<RawReadingMessage> readings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(readings);
         var count = readings.Count;
@@ -45,61 +54,64 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
 
         // The common case is a batch of readings the table has never seen: a plain insert returns
         // them all. It skips what ON CONFLICT costs per row (an index probe before the insert and
-        // a speculative-insertion lock); measured on this machine's PostgreSQL 15, two plain
-        // inserts per reading took ~35% less time than the ON CONFLICT forms. A batch with any
-        // reading already stored (a replay, a redelivery, a duplicate within the batch) fails as a
-        // whole with a unique violation, writes nothing, and takes the idempotent path below.
-        // Sorted by key, concurrent inserts of overlapping batches take their locks in one order.
-        var requests = new List<CalibrationRequest>(count);
+        // a speculative-insertion lock; about a third of the two writes' time per reading). A batch
+        // with any reading already stored (a replay, a redelivery, a duplicate within the batch)
+        // fails as a whole with a unique violation, writes nothing, and takes the idempotent path.
+        var stored = new List<StoredReading>(count);
         try
         {
-            await using var plain = dataSource.CreateCommand(InsertSql + Returning);
+            await using var plain = dataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, InsertSql, ""));
             AddParameters(plain, sensors, times, values, received, sources);
-            await ReadRequestsAsync(plain, requests, cancellationToken);
-            return requests;
+            await ReadInsertedAsync(plain, readings, stored, cancellationToken);
+            return stored;
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            requests.Clear();
+            stored.Clear();
         }
 
         // Idempotent path: readings new to the table come back from the insert; readings stored
         // before are looked up only when the insert returned fewer rows than it was given.
-        await using (var insert = dataSource.CreateCommand(InsertSql + "on conflict (sensor_id, recorded_at) do nothing\n" + Returning))
+        await using (var insert = dataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, InsertSql, "on conflict (sensor_id, recorded_at) do nothing")))
         {
             AddParameters(insert, sensors, times, values, received, sources);
-            await ReadRequestsAsync(insert, requests, cancellationToken);
+            await ReadInsertedAsync(insert, readings, stored, cancellationToken);
         }
 
-        if (requests.Count == count)
+        // A reading repeated within the batch was inserted once: one request for it (its first position).
+        stored = stored.GroupBy(x => x.Request.RawDataId).Select(g => g.MinBy(x => x.Index)).ToList();
+        if (stored.Count == count)
         {
-            return requests;
+            return stored;
         }
 
         // Some were there already (or repeated within the batch): return those of them that have no
-        // calibrated value yet. A statement of its own sees rows committed by concurrent inserts
-        // that this insert waited for.
-        var inserted = requests.Count;
-        await using var stored = dataSource.CreateCommand("""
-            select r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at
-              from (select distinct sensor_id, recorded_at from unnest($1::text[], $2::timestamptz[]) as t(sensor_id, recorded_at)) i
-              join raw_data r on r.sensor_id = i.sensor_id and r.recorded_at = i.recorded_at
+        // calibrated value yet, with the stored value. A statement of its own sees rows committed
+        // by concurrent inserts that this insert waited for.
+        var insertedIds = stored.Select(s => s.Request.RawDataId).ToArray();
+        await using var lookup = dataSource.CreateCommand($"""
+            select distinct on (r.id) b.position, {RequestColumns}
+              from unnest($1::text[], $2::timestamptz[]) with ordinality as b(sensor_id, recorded_at, position)
+              join raw_data r on r.sensor_id = b.sensor_id and r.recorded_at = b.recorded_at
              where r.id <> all($3)
                and not exists (select 1 from calibrated_temperature c
                                 where c.raw_data_id = r.id and c.recorded_at = r.recorded_at)
+             order by r.id, b.position
             """);
-        var insertedIds = new long[inserted];
-        for (var i = 0; i < inserted; i++)
+        lookup.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        lookup.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        lookup.Parameters.Add(new NpgsqlParameter { Value = insertedIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await using var reader = await lookup.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            insertedIds[i] = requests[i].RawDataId;
+            stored.Add(new StoredReading((int)reader.GetInt64(0) - 1, ReadRequest(reader, 1)));
         }
 
-        stored.Parameters.Add(new NpgsqlParameter { Value = sensors, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        stored.Parameters.Add(new NpgsqlParameter { Value = times, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
-        stored.Parameters.Add(new NpgsqlParameter { Value = insertedIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        await ReadRequestsAsync(stored, requests, cancellationToken);
-        return requests;
+        return stored;
     }
+
+    /// <summary>The columns a <see cref="CalibrationRequest"/> is read from, of <c>raw_data r</c>, in <see cref="ReadRequest"/>'s order.</summary>
+    private const string RequestColumns = "r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at";
 
     /// <summary>
     /// Raw readings received between <paramref name="lookback"/> and <paramref name="grace"/> ago
@@ -119,7 +131,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         {
             Parameters = { new NpgsqlParameter { Value = grace }, new NpgsqlParameter { Value = lookback } },
         });
-        batch.BatchCommands.Add(new NpgsqlBatchCommand($"select r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at {Where} order by r.received_at limit $3")
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"select {RequestColumns} {Where} order by r.received_at limit $3")
         {
             Parameters = { new NpgsqlParameter { Value = grace }, new NpgsqlParameter { Value = lookback }, new NpgsqlParameter { Value = limit } },
         });
@@ -131,7 +143,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         var requests = new List<CalibrationRequest>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            requests.Add(ReadRequest(reader));
+            requests.Add(ReadRequest(reader, 0));
         }
 
         return new UncalibratedReport(total, oldest, requests);
@@ -146,24 +158,29 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         command.Parameters.Add(new NpgsqlParameter { Value = sources, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
     }
 
-    private static async Task ReadRequestsAsync(NpgsqlCommand command, List<CalibrationRequest> requests, CancellationToken cancellationToken)
+    /// <summary>Rows of (position, id) from the insert: the request is the batch's reading with its new id.</summary>
+    private static async Task ReadInsertedAsync(NpgsqlCommand command, IReadOnlyList<RawReadingMessage> readings, List<StoredReading> stored, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            requests.Add(ReadRequest(reader));
+            var index = (int)reader.GetInt64(0) - 1;
+            stored.Add(new StoredReading(index, CalibrationRequest.For(readings[index], reader.GetInt64(1))));
         }
     }
 
-    private static CalibrationRequest ReadRequest(NpgsqlDataReader reader) => new()
+    private static CalibrationRequest ReadRequest(NpgsqlDataReader reader, int first) => new()
     {
-        RawDataId = reader.GetInt64(0),
-        SensorId = reader.GetString(1),
-        RecordedAt = new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero),
-        RawValue = reader.GetDouble(3),
-        ReceivedAt = new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero),
+        RawDataId = reader.GetInt64(first),
+        SensorId = reader.GetString(first + 1),
+        RecordedAt = new DateTimeOffset(reader.GetDateTime(first + 2), TimeSpan.Zero),
+        RawValue = reader.GetDouble(first + 3),
+        ReceivedAt = new DateTimeOffset(reader.GetDateTime(first + 4), TimeSpan.Zero),
     };
 }
+
+/// <summary>A reading of a batch that is stored and waits for calibration: its position in the batch and its calibration request.</summary>
+public readonly record struct StoredReading(int Index, CalibrationRequest Request);
 
 /// <summary>What the reconcile timer found.</summary>
 public sealed record UncalibratedReport(long Total, DateTimeOffset? OldestReceivedAt, IReadOnlyList<CalibrationRequest> Page);

@@ -1,4 +1,5 @@
 using Npgsql;
+using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Tests.Infrastructure;
@@ -24,6 +25,18 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     private static RawReadingMessage Reading(string sensor, int minute, double value) =>
         new() { SensorId = sensor, RecordedAt = T0.AddMinutes(minute), Value = value, ReceivedAt = DateTimeOffset.UtcNow };
 
+    /// <summary>The calibration requests of an insert (their positions are checked where they matter).</summary>
+    private static async Task<List<CalibrationRequest>> InsertAsync(RawReadingStore store, IReadOnlyList<RawReadingMessage> readings) =>
+        (await store.InsertAsync(readings, CancellationToken.None)).Select(s => s.Request).ToList();
+
+    /// <summary>What the calibration functions do: load the versions, compute (pure), write.</summary>
+    private async Task<int> CalibrateAsync(IReadOnlyList<CalibrationRequest> requests, bool expectNew = false)
+    {
+        var store = new CalibrationStore(_db);
+        var versions = await store.LoadVersionsAsync(requests.Select(r => r.SensorId), CancellationToken.None);
+        return await store.WriteAsync(ReadingCalibrator.Calibrate(requests, versions), expectNew, CancellationToken.None);
+    }
+
     private async Task<long> ScalarAsync(string sql)
     {
         await using var command = _db.CreateCommand(sql);
@@ -44,26 +57,25 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     {
         var store = new RawReadingStore(_db);
         var batch = Enumerable.Range(0, 10).Select(i => Reading("replay", i, i)).ToList();
-        var first = await store.InsertAsync(batch, CancellationToken.None);
+        var first = await InsertAsync(store, batch);
         Assert.Equal(10, first.Count);
 
         // Same readings again, one with a different value (raw is immutable: the first wins), one duplicate within the batch.
         var replay = batch.Select(r => r.RecordedAt == T0 ? r with { Value = 999 } : r).Append(batch[5]).ToList();
-        var second = await store.InsertAsync(replay, CancellationToken.None);
+        var second = await InsertAsync(store, replay);
         Assert.Equal(first.Select(r => r.RawDataId).Order(), second.Select(r => r.RawDataId).Order());
         Assert.Equal(10, await ScalarAsync("select count(*) from raw_data where sensor_id = 'replay'"));
         Assert.Equal(0, await ScalarAsync("select count(*) from raw_data where raw_value = 999"));
 
-        await new CalibrationStore(_db).CalibrateAsync(first.Take(4).ToList(), CancellationToken.None);
-        var third = await store.InsertAsync(batch, CancellationToken.None);
+        await CalibrateAsync(first.Take(4).ToList());
+        var third = await InsertAsync(store, batch);
         Assert.Equal(first.Skip(4).Select(r => r.RawDataId).Order(), third.Select(r => r.RawDataId).Order());
     }
 
     [Fact]
     public async Task Calibrate_uses_the_newest_version_valid_at_the_reading_and_identity_without_one()
     {
-        var raw = await new RawReadingStore(_db).InsertAsync(
-            [Reading("cal", 0, 10), Reading("cal", 60, 10), Reading("cal", 120, 10), Reading("nocal", 0, 10)], CancellationToken.None);
+        var raw = await InsertAsync(new RawReadingStore(_db), [Reading("cal", 0, 10), Reading("cal", 60, 10), Reading("cal", 120, 10), Reading("nocal", 0, 10)]);
         await using (var command = _db.CreateCommand("""
             insert into calibration (sensor_id, version, valid_from, gain, "offset") values
               ('cal', 1, $1, 2.0, 1.0),
@@ -75,7 +87,7 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
             await command.ExecuteNonQueryAsync();
         }
 
-        await new CalibrationStore(_db).CalibrateAsync(raw.Concat(raw).ToList(), CancellationToken.None);
+        await CalibrateAsync(raw.Concat(raw).ToList());
 
         var rows = new List<(string Sensor, DateTime At, double Value, int Version)>();
         await using (var command = _db.CreateCommand("select sensor_id, recorded_at, value, calibration_version from calibrated_temperature order by sensor_id, recorded_at"))
@@ -96,12 +108,12 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     public async Task PersistRaw_batch_mixing_new_and_stored_readings_stores_the_new_once_and_returns_all_uncalibrated()
     {
         var store = new RawReadingStore(_db);
-        var stored = await store.InsertAsync([Reading("mixed", 0, 1), Reading("mixed", 1, 2)], CancellationToken.None);
-        await new CalibrationStore(_db).CalibrateAsync([stored[0]], CancellationToken.None);
+        var stored = await InsertAsync(store, [Reading("mixed", 0, 1), Reading("mixed", 1, 2)]);
+        await CalibrateAsync([stored[0]]);
 
         // Minute 0 is calibrated, minute 1 stored but not calibrated, 2 and 3 new, 3 twice.
         var batch = new[] { Reading("mixed", 3, 4), Reading("mixed", 1, 2), Reading("mixed", 0, 1), Reading("mixed", 2, 3), Reading("mixed", 3, 4) };
-        var result = await store.InsertAsync(batch, CancellationToken.None);
+        var result = await InsertAsync(store, batch);
 
         Assert.Equal([1, 2, 3], result.Select(r => (int)(r.RecordedAt - T0).TotalMinutes).Order().ToArray());
         Assert.Equal(stored[1].RawDataId, result.Single(r => r.RecordedAt == T0.AddMinutes(1)).RawDataId);
@@ -113,7 +125,7 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     public async Task PersistRaw_new_batch_returns_every_reading_with_its_stored_id()
     {
         var batch = Enumerable.Range(0, 50).Select(i => Reading("fresh-batch", i, i / 10.0)).ToList();
-        var result = await new RawReadingStore(_db).InsertAsync(batch, CancellationToken.None);
+        var result = await InsertAsync(new RawReadingStore(_db), batch);
 
         Assert.Equal(50, result.Count);
         Assert.Equal(50, result.Select(r => r.RawDataId).Distinct().Count());
@@ -124,9 +136,9 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     [Fact]
     public async Task Calibrate_expecting_new_rows_falls_back_to_the_upsert_when_some_are_calibrated()
     {
-        var raw = await new RawReadingStore(_db).InsertAsync([Reading("expect", 0, 10), Reading("expect", 1, 20), Reading("expect", 2, 30)], CancellationToken.None);
+        var raw = await InsertAsync(new RawReadingStore(_db), [Reading("expect", 0, 10), Reading("expect", 1, 20), Reading("expect", 2, 30)]);
         var calibration = new CalibrationStore(_db);
-        Assert.Equal(3, await calibration.CalibrateAsync(raw, CancellationToken.None, expectNew: true));
+        Assert.Equal(3, await CalibrateAsync(raw, expectNew: true));
 
         // A newer version stored for the first reading by a recalculation; then the realtime
         // batch is delivered again with one reading not seen before.
@@ -135,8 +147,8 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
             await command.ExecuteNonQueryAsync();
         }
 
-        var more = await new RawReadingStore(_db).InsertAsync([Reading("expect", 3, 40)], CancellationToken.None);
-        await calibration.CalibrateAsync([.. raw, .. more, raw[1]], CancellationToken.None, expectNew: true);
+        var more = await InsertAsync(new RawReadingStore(_db), [Reading("expect", 3, 40)]);
+        await CalibrateAsync([.. raw, .. more, raw[1]], expectNew: true);
 
         Assert.Equal(4, await ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'expect'"));
         Assert.Equal(42, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {raw[0].RawDataId}"));
@@ -148,7 +160,7 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
     [InlineData(true)]
     public async Task Calibrate_never_replaces_a_newer_version_with_an_older_one(bool expectNew)
     {
-        var raw = (await new RawReadingStore(_db).InsertAsync([Reading($"stale-{expectNew}", 0, 10)], CancellationToken.None)).Single();
+        var raw = (await InsertAsync(new RawReadingStore(_db), [Reading($"stale-{expectNew}", 0, 10)])).Single();
         await using (var command = _db.CreateCommand("""
             insert into calibrated_temperature (raw_data_id, recorded_at, sensor_id, value, calibration_version)
             values ($1, $2, $3, 42, 7)
@@ -161,7 +173,7 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
         }
 
         // No calibration rows: the calibrator computes version 0, older than the stored 7.
-        await new CalibrationStore(_db).CalibrateAsync([raw], CancellationToken.None, expectNew);
+        await CalibrateAsync([raw], expectNew);
         Assert.Equal(42, await ScalarAsync($"select value from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
         Assert.Equal(7, await ScalarAsync($"select calibration_version from calibrated_temperature where raw_data_id = {raw.RawDataId}"));
     }
@@ -185,5 +197,25 @@ public sealed class StorageTests(TestServers servers) : IAsyncLifetime
         Assert.Equal("late", page.SensorId);
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), page.RecordedAt);
         Assert.InRange((DateTimeOffset.UtcNow - report.OldestReceivedAt!.Value).TotalMinutes, 9, 11);
+    }
+
+    [Fact]
+    public async Task PersistRaw_returns_each_readings_position_in_the_batch_for_new_and_stored_readings()
+    {
+        var store = new RawReadingStore(_db);
+        await InsertAsync(store, [Reading("position", 1, 1)]);
+        var batch = new[] { Reading("position", 5, 5), Reading("position", 1, 100), Reading("position", 3, 3), Reading("position", 5, 5) };
+
+        var stored = await store.InsertAsync(batch, CancellationToken.None);
+
+        // Every reading once, at its first position; the stored one keeps its stored value.
+        Assert.Equal([0, 1, 2], stored.Select(s => s.Index).Order());
+        Assert.All(stored, s => Assert.Equal(batch[s.Index].RecordedAt, s.Request.RecordedAt));
+        Assert.Equal(1, stored.Single(s => s.Index == 1).Request.RawValue);
+
+        var fresh = Enumerable.Range(10, 20).Select(i => Reading("position", i, i)).Reverse().ToArray();
+        var plain = await store.InsertAsync(fresh, CancellationToken.None);
+        Assert.Equal(Enumerable.Range(0, 20), plain.Select(s => s.Index).Order());
+        Assert.All(plain, s => Assert.Equal(fresh[s.Index].Value, s.Request.RawValue));
     }
 }

@@ -83,13 +83,24 @@ public sealed class FunctionsConfigurationTests : IDisposable
 
         var values = FunctionsConfiguration.ReadLocalSettings(path);
 
-        Assert.Equal(4, values.Count);
+        Assert.Equal(5, values.Count);
         Assert.Equal("temperature.raw", values["RawTopic"]);
         Assert.Equal("fn-key", values["Keys:Function:ingest"]);
         Assert.Equal("7", values["AzureFunctionsJobHost:extensions:kafka:maxBatchSize"]);
         Assert.Equal("true", values["Enabled"]);
         Assert.False(values.ContainsKey("Keys__Function__ingest"));
-        Assert.False(values.ContainsKey("Host:LocalHttpPort"));
+        // Core Tools' Host section, as `start` reads it (Host.LocalHttpPort is its default port).
+        Assert.Equal("7071", values["Host:LocalHttpPort"]);
+    }
+
+    [Fact]
+    public void ReadLocalSettings_refuses_an_encrypted_file_saying_how_to_decrypt_it()
+    {
+        var path = Write("local.settings.json", """{ "IsEncrypted": true, "Values": { "RawTopic": "AQAAANCMnd8BFdERjHoAwE" } }""");
+
+        var e = Assert.Throws<InvalidOperationException>(() => FunctionsConfiguration.ReadLocalSettings(path));
+
+        Assert.Contains("func settings decrypt", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

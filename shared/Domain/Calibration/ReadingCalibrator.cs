@@ -1,0 +1,36 @@
+using SensorPipeline.Domain.Messages;
+
+namespace SensorPipeline.Domain.Calibration;
+
+/// <summary>One calibrated value, ready to be written: the raw reading's key, the value and the version that made it.</summary>
+public readonly record struct CalibratedReading(long RawDataId, DateTimeOffset RecordedAt, string SensorId, double Value, int Version);
+
+/// <summary>
+/// Calibrates a batch of readings: each with the version that applies to it
+/// (<see cref="CalibrationSelector"/>), <c>gain × raw + offset</c>. Pure: the versions are given.
+/// </summary>
+public static class ReadingCalibrator
+{
+    /// <summary>
+    /// One value per raw reading (duplicates, normal under at-least-once delivery, are dropped),
+    /// ordered by raw id so that concurrent writers lock rows in the same order.
+    /// </summary>
+    public static IReadOnlyList<CalibratedReading> Calibrate(
+        IReadOnlyList<CalibrationRequest> requests,
+        IReadOnlyDictionary<string, List<CalibrationVersion>> versions)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        ArgumentNullException.ThrowIfNull(versions);
+        var unique = requests
+            .DistinctBy(r => (r.RawDataId, r.RecordedAt))
+            .OrderBy(r => r.RawDataId);
+        var result = new List<CalibratedReading>(requests.Count);
+        foreach (var r in unique)
+        {
+            var version = CalibrationSelector.Select(versions.GetValueOrDefault(r.SensorId) ?? [], r.SensorId, r.RecordedAt);
+            result.Add(new CalibratedReading(r.RawDataId, r.RecordedAt, r.SensorId, version.Apply(r.RawValue), version.Version));
+        }
+
+        return result;
+    }
+}
