@@ -17,6 +17,7 @@ internal sealed partial class KafkaTriggersService(
     FunctionInvoker invoker,
     KafkaPublisher publisher,
     ConsumerLagRegistry lags,
+    ConsumerHealth health,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -84,7 +85,7 @@ internal sealed partial class KafkaTriggersService(
             kafka.RetryMaxDelay);
         var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
         var throttle = kafka.Throttle.GetValueOrDefault(function.Name);
-        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
+        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name), health);
     }
 
     [LoggerMessage(EventId = 2020, Level = LogLevel.Critical, Message = "The consume loop of {Function} failed fatally; stopping the host")]

@@ -15,7 +15,8 @@ internal sealed partial class TimerTriggersService(
     IScheduleMonitor monitor,
     FunctionInvoker invoker,
     TimeProvider time,
-    ILogger<TimerTriggersService> logger) : BackgroundService
+    ILogger<TimerTriggersService> logger,
+    TimerHealth health) : BackgroundService
 {
     private static readonly TimeSpan MaxDelayStep = TimeSpan.FromDays(1);
 
@@ -29,6 +30,7 @@ internal sealed partial class TimerTriggersService(
     internal async Task RunAsync(FunctionDescriptor function, TimerTriggerAttribute trigger, TimerSchedule schedule, CancellationToken stoppingToken)
     {
         LogScheduled(logger, function.Name, schedule.Expression);
+        health.OnScheduled(function.Name, schedule);
         try
         {
             var now = time.GetUtcNow();
@@ -59,6 +61,7 @@ internal sealed partial class TimerTriggersService(
                 if (!claimed)
                 {
                     LogClaimedElsewhere(logger, function.Name, next);
+                    health.OnRan(function.Name, next, error: null);
                     continue;
                 }
 
@@ -73,13 +76,16 @@ internal sealed partial class TimerTriggersService(
 
     private async Task InvokeAsync(FunctionDescriptor function, TimerInfo info, CancellationToken stoppingToken)
     {
+        health.OnStarted(function.Name);
         try
         {
             await invoker.InvokeAsync(function, info, null, stoppingToken);
+            health.OnRan(function.Name, info.ScheduledTime, error: null);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             LogFailed(logger, e, function.Name, info.ScheduledTime);
+            health.OnRan(function.Name, info.ScheduledTime, $"{e.GetType().Name}: {e.Message}");
         }
     }
 
