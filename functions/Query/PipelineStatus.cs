@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Functions.Hosting;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Query;
@@ -9,10 +10,13 @@ namespace SensorPipeline.Functions.Query;
 /// <summary>
 /// <c>GET /api/status</c> (function key): the pipeline at a glance — consumer lag per function,
 /// group and topic (as KEDA computes it), dead-letter topic sizes, uncalibrated readings past the
-/// grace period, running recalibrations, and the database mode.
+/// grace period, running recalibrations, the database mode, and <c>progress</c>: what readiness
+/// reads (per Kafka-triggered function: partitions here, last batch, lag, stalled and why; timers;
+/// recalibration jobs; the ingest backlog).
 /// </summary>
 public sealed partial class PipelineStatus(
     KafkaLagMonitor kafka,
+    PipelineProgress progress,
     ReadingQueryStore queries,
     RawReadingStore raw,
     RecalibrationStore recalibrations,
@@ -64,7 +68,8 @@ public sealed partial class PipelineStatus(
                 uncalibrated.OldestReceivedAt is { } oldest ? Math.Max(0, (now - oldest).TotalSeconds) : 0,
                 o.ReconcileGracePeriod.TotalSeconds,
                 o.ReconcileLookback.TotalSeconds),
-            jobs));
+            jobs,
+            progress.Read()));
     }
 
     public sealed record StatusBody(
@@ -74,7 +79,8 @@ public sealed partial class PipelineStatus(
         IReadOnlyList<DeadLetterCount> DeadLetters,
         string? KafkaError,
         UncalibratedItem Uncalibrated,
-        IReadOnlyList<RecalibrationItem> Recalibrations);
+        IReadOnlyList<RecalibrationItem> Recalibrations,
+        ProgressReport Progress);
 
     /// <summary>A running (publishing) or draining (waiting for its last calibrations) recalibration job.</summary>
     public sealed record RecalibrationItem(long Id, string? SensorId, string State, DateTimeOffset From, DateTimeOffset To, long Total, long Published, long Calibrated);
@@ -84,6 +90,6 @@ public sealed partial class PipelineStatus(
     /// <summary>Readings received between lookback and grace period ago with no calibrated value.</summary>
     public sealed record UncalibratedItem(long Count, DateTimeOffset? OldestReceivedAt, double OldestAgeSeconds, double GracePeriodSeconds, double LookbackSeconds);
 
-    [LoggerMessage(EventId = 400, Level = LogLevel.Warning, Message = "Status: reading Kafka lag failed: {Reason}")]
+    [LoggerMessage(EventId = 500, Level = LogLevel.Warning, Message = "Status: reading Kafka lag failed: {Reason}")]
     private static partial void LogKafkaFailed(ILogger logger, string reason);
 }
