@@ -116,7 +116,7 @@ internal sealed partial class KafkaGroupProtocolCheck(
             $"lists no ConsumerGroupHeartbeat (API 68) in its ApiVersions answer (Kafka before 4.0, or the protocol is disabled on the brokers). " +
             $"These consumers would never be assigned a partition: {groups}. Set KafkaGroupProtocol=classic.";
         LogRefused(logger, message);
-        throw new InvalidOperationException(message);
+        throw new KafkaGroupProtocolUnsupportedException(message);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -127,6 +127,9 @@ internal sealed partial class KafkaGroupProtocolCheck(
     [LoggerMessage(EventId = 2035, Level = LogLevel.Critical, Message = "{Message}")]
     private static partial void LogRefused(ILogger logger, string message);
 }
+
+/// <summary>The start is refused: the cluster does not support the configured group protocol.</summary>
+public sealed class KafkaGroupProtocolUnsupportedException(string message) : InvalidOperationException(message);
 
 public static class ConsumerHealthExtensions
 {
