@@ -60,6 +60,15 @@ public sealed class StallTests(TestServers servers)
         var state = app.Services.GetRequiredService<ConsumerHealth>().Current().Single(s => s.Function == "PersistRawReadings");
         Assert.True(state.Stalled);
         Assert.True(state.Lag > 0);
+        // /api/status answers while the database is down, with the same per-function state.
+        using (var during = JsonDocument.Parse(await app.Http.GetStringAsync("/api/status")))
+        {
+            Assert.Equal(JsonValueKind.String, during.RootElement.GetProperty("database").GetProperty("error").ValueKind);
+            var stalledItem = during.RootElement.GetProperty("progress").GetProperty("consumers").EnumerateArray()
+                .Single(c => c.GetProperty("function").GetString() == "PersistRawReadings");
+            Assert.True(stalledItem.GetProperty("stalled").GetBoolean());
+            Assert.Contains("dependency unavailable", stalledItem.GetProperty("reason").GetString(), StringComparison.Ordinal);
+        }
 
         await postgres.StartServerAsync();
         // The test's own pooled connections died with the server.
