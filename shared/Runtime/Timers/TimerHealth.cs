@@ -106,6 +106,18 @@ public sealed partial class TimerHealth : IDisposable
         }
     }
 
+    /// <summary>Why the timer cannot run now (e.g. its schedule monitor, the database, is down).</summary>
+    internal void OnFailure(string function, string error)
+    {
+        lock (_gate)
+        {
+            if (_timers.TryGetValue(function, out var state))
+            {
+                state.LastError = error;
+            }
+        }
+    }
+
     private TimerHealthState Evaluate(State s, DateTimeOffset now, List<Action> logs)
     {
         var since = s.LastSuccess ?? s.ScheduledAt;

@@ -101,6 +101,7 @@ internal sealed partial class TimerTriggersService(
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogMonitorUnavailable(logger, function, e.Message);
+                health.OnFailure(function, "schedule monitor unavailable: " + e.Message);
                 await Task.Delay(delay, time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
