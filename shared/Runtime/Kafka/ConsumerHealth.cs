@@ -155,6 +155,18 @@ public sealed partial class ConsumerHealth : IDisposable
         }
     }
 
+    /// <summary>
+    /// The function gives way on purpose (host.json throttle: a function it yields to has lag): not
+    /// a stall of its own; the function it waits for is judged by its own progress.
+    /// </summary>
+    internal void OnYielding(string function)
+    {
+        lock (_gate)
+        {
+            Get(function).LastYieldAt = _time.GetUtcNow();
+        }
+    }
+
     /// <summary>Why the function is not moving, as the loop last saw it (e.g. the database is down).</summary>
     internal void OnFailure(string function, string reason)
     {
@@ -263,7 +275,7 @@ public sealed partial class ConsumerHealth : IDisposable
 
     private void Evaluate(State state, DateTimeOffset now)
     {
-        var clock = Max(state.LastProgressAt, state.BehindSince);
+        var clock = Max(Max(state.LastProgressAt, state.BehindSince), state.LastYieldAt);
         var behindFor = state.Lag > 0 && clock is { } since ? now - since : TimeSpan.Zero;
         var unassignedFor = state.RunsHere && state.PartitionsHeld == 0 && state.SubscribedAt is { } subscribed ? now - subscribed : TimeSpan.Zero;
         // Certain: the consumer protocol against a cluster whose ApiVersions lists no ConsumerGroupHeartbeat.
@@ -346,6 +358,7 @@ public sealed partial class ConsumerHealth : IDisposable
         public DateTimeOffset? LastBatchAt { get; set; }
         public DateTimeOffset? LastProgressAt { get; set; }
         public DateTimeOffset? BehindSince { get; set; }
+        public DateTimeOffset? LastYieldAt { get; set; }
         public long? Lag { get; set; }
         public long? Committed { get; set; }
         public bool Stalled { get; set; }

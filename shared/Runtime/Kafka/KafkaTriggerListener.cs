@@ -132,6 +132,8 @@ internal sealed partial class KafkaTriggerListener(
                 waited = true;
             }
 
+            health.OnYielding(function.Name);
+
             ok = Wait(consumer, TimeSpan.FromMilliseconds(50), partitions, stoppingToken);
         }
 

@@ -53,7 +53,7 @@ public sealed class GroupProtocolTests
         var (refused, logs) = BuildHost(cluster.BootstrapServers, "consumer", "protocol.refused", "group-" + run[..8]);
         using (refused)
         {
-            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => refused.StartAsync());
+            var error = await Assert.ThrowsAsync<KafkaGroupProtocolUnsupportedException>(() => refused.StartAsync());
             Assert.Contains("does not support the consumer group protocol", error.Message, StringComparison.Ordinal);
             Assert.Contains("ConsumerGroupHeartbeat (API 68)", error.Message, StringComparison.Ordinal);
             Assert.Contains($"ProbeBatched (group group-{run[..8]})", error.Message, StringComparison.Ordinal);

@@ -80,6 +80,25 @@ public sealed class ConsumerHealthTests : IDisposable
     }
 
     [Fact]
+    public void Consumer_that_gives_way_on_purpose_is_not_stalled()
+    {
+        using var health = NewHealth();
+        health.OnSubscribed("Persist", 0, "raw", "persist-raw");
+        health.OnAssigned("Persist", 0, [new TopicPartition("raw", 0)]);
+        health.Observe([Lag(500, 100)]);
+        for (var i = 0; i < 12; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10));
+            health.OnYielding("Persist");
+            health.Observe([Lag(500, 100)]);
+        }
+
+        Assert.False(Assert.Single(health.Current()).Stalled);
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.True(Assert.Single(health.Current()).Stalled);
+    }
+
+    [Fact]
     public void Consumer_that_never_gets_a_partition_names_the_group_protocol_setting()
     {
         using var health = NewHealth("consumer");
