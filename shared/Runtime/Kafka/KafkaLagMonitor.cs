@@ -135,9 +135,16 @@ public sealed partial class KafkaLagMonitor : IDisposable
         foreach (var partition in wanted.Where(p => !earliest.ContainsKey(p) || !latest.ContainsKey(p)))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var watermarks = _watermarks.Value.QueryWatermarkOffsets(partition, RequestTimeout);
-            earliest[partition] = Math.Max(0, watermarks.Low.Value);
-            latest[partition] = Math.Max(0, watermarks.High.Value);
+            try
+            {
+                var watermarks = _watermarks.Value.QueryWatermarkOffsets(partition, RequestTimeout);
+                earliest[partition] = Math.Max(0, watermarks.Low.Value);
+                latest[partition] = Math.Max(0, watermarks.High.Value);
+            }
+            catch (KafkaException e)
+            {
+                LogWatermarksFailed(_logger, partition.Topic, partition.Partition.Value, e.Error.Reason);
+            }
         }
 
         var lags = new List<ConsumerLag>();
@@ -286,4 +293,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Reading consumer lag failed: {Reason}")]
     private static partial void LogLagFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Debug, Message = "Watermarks of {Topic}/{Partition} unavailable: {Reason}")]
+    private static partial void LogWatermarksFailed(ILogger logger, string topic, int partition, string reason);
 }

@@ -18,7 +18,7 @@ public sealed record TimerHealthState(
 /// <summary>
 /// Every silent wait has a clock: a timer function running here is stalled when no occurrence of its
 /// schedule completed (here, or claimed by another replica) for two of its intervals, or when one
-/// run has been going for longer than two intervals and the function timeout. A failing run does
+/// run has been going for longer than the function timeout plus two intervals. A failing run does
 /// not count as run. Fed by <see cref="TimerTriggersService"/>; read by readiness and status.
 /// </summary>
 public sealed partial class TimerHealth : IDisposable
@@ -125,9 +125,9 @@ public sealed partial class TimerHealth : IDisposable
         var due = s.Schedule.Next(first);
         var interval = first - since;
         string? reason = null;
-        if (s.Running is { } started && now - started > Max(FunctionTimeout, interval * 2))
+        if (s.Running is { } started && now - started > FunctionTimeout + (interval * 2))
         {
-            reason = $"a run has been going for {(now - started).TotalSeconds:0} s, longer than the function timeout";
+            reason = $"a run has been going for {(now - started).TotalSeconds:0} s, longer than the function timeout and two intervals";
         }
         else if (s.Running is null && now > due)
         {
@@ -156,8 +156,6 @@ public sealed partial class TimerHealth : IDisposable
 
         return new TimerHealthState(s.Function, s.Schedule.Expression, s.LastRun, s.LastSuccess, s.Running, due, stalled, reason, s.LastError);
     }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     public void Dispose() => _meter.Dispose();
 
