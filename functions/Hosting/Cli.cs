@@ -209,6 +209,11 @@ public static class Cli
                 await Console.Error.WriteLineAsync($"Port {port} is already in use: stop what uses it or pass --port.");
                 return StartupChecks.ExitCodes.PortInUse;
             }
+            catch (Runtime.Kafka.KafkaGroupProtocolUnsupportedException e)
+            {
+                await Console.Error.WriteLineAsync("Kafka error: " + e.Message);
+                return 5;
+            }
         }
 
         return 0;

@@ -58,8 +58,8 @@ public static class SensorPipelineApp
         builder.AddSensorPipeline();
         var app = builder.Build();
         app.MapHttpFunctions();
-        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready");
+        app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
+        app.MapHealthChecks("/health/ready", HealthResponse.Options());
         // Read API, health and metrics (issue 5): the lag gauge exists once its monitor does.
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.Services.GetRequiredService<KafkaLagMonitor>();
@@ -118,6 +118,11 @@ public static class SensorPipelineApp
             services.AddSingleton<IScheduleMonitor>(_ => new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(storage), hostId));
         }
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        // Progress, not presence, is health (issue 17).
+        services.AddSingleton<SensorPipeline.Functions.Reconcile.RecalibrationHealth>();
+        services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Reconcile.RecalibrationHealth>());
+        services.AddSingleton<PipelineProgress>();
+        services.AddHealthChecks().AddCheck<ProgressHealthCheck>("progress", tags: ["ready"]);
         services.AddReadApi();
 
         // service.name on every metric and trace (Prometheus target_info): OTEL_SERVICE_NAME, or "sensorpipeline".

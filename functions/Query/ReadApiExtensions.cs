@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Hosting;
 using SensorPipeline.Functions.Runtime.Kafka;
@@ -14,7 +15,7 @@ public static class ReadApiExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ReadingQueryStore>();
-        services.AddSingleton<KafkaLagMonitor>();
+        services.TryAddSingleton<KafkaLagMonitor>();
         services.AddHealthChecks().AddCheck<KafkaHealthCheck>("kafka", tags: ["ready"]);
         return services;
     }

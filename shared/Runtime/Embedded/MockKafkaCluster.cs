@@ -71,6 +71,23 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     public void SetBrokerUp(int brokerId) => Check(rd_kafka_mock_broker_set_up(Cluster, brokerId), "set_up");
 
+    /// <summary>
+    /// Sets the versions of one API the brokers advertise (ApiVersions) and accept; -1, -1
+    /// withdraws it, which is how a broker that lacks the API looks (e.g.
+    /// <see cref="ConsumerGroupHeartbeatApiKey"/> before Kafka 4.0).
+    /// </summary>
+    public void SetApiVersion(short apiKey, short minVersion, short maxVersion)
+    {
+        var code = rd_kafka_mock_set_apiversion(Cluster, apiKey, minVersion, maxVersion);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"rd_kafka_mock_set_apiversion({apiKey}) failed with error {code}.");
+        }
+    }
+
+    /// <summary>The KIP-848 consumer group protocol's API (Kafka 4.0 and later).</summary>
+    public const short ConsumerGroupHeartbeatApiKey = 68;
+
     public void Dispose()
     {
         if (_cluster != IntPtr.Zero)
@@ -168,4 +185,7 @@ public sealed partial class MockKafkaCluster : IDisposable
 
     [LibraryImport(Library)]
     private static partial int rd_kafka_mock_broker_set_up(IntPtr cluster, int brokerId);
+
+    [LibraryImport(Library)]
+    private static partial int rd_kafka_mock_set_apiversion(IntPtr cluster, short apiKey, short minVersion, short maxVersion);
 }

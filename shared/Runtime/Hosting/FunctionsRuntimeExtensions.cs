@@ -84,6 +84,12 @@ public static class FunctionsRuntimeExtensions
         services.AddSingleton<DeadLetterBox>();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IScheduleMonitor, InMemoryScheduleMonitor>();
+        services.AddKafkaConsumerHealth();
+        services.AddSingleton(sp => new TimerHealth(
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<TimerHealth>>())
+        {
+            FunctionTimeout = sp.GetRequiredService<IOptions<FunctionsHostOptions>>().Value.FunctionTimeout,
+        });
         return builder;
     }
 

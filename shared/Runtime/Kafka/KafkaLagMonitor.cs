@@ -39,6 +39,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
     private readonly IOptions<KafkaConnectionOptions> _connection;
     private readonly ILogger<KafkaLagMonitor> _logger;
     private readonly Lazy<IAdminClient> _admin;
+    private readonly Lazy<IConsumer<byte[], byte[]>> _watermarks;
     private readonly Meter _meter;
     private readonly Lock _gate = new();
     private KafkaLagSnapshot? _last;
@@ -62,6 +63,12 @@ public sealed partial class KafkaLagMonitor : IDisposable
         {
             ClientId = "sensorpipeline-admin",
         })).SetErrorHandler((_, error) => LogAdminError(_logger, error.Code, error.Reason)).Build());
+        _watermarks = new Lazy<IConsumer<byte[], byte[]>>(() => new ConsumerBuilder<byte[], byte[]>(_connection.Value.Apply(new ConsumerConfig
+        {
+            ClientId = "sensorpipeline-watermarks",
+            GroupId = "sensorpipeline-lag-monitor",
+            EnableAutoCommit = false,
+        })).Build());
         _meter = meters.Create(RuntimeTelemetry.MeterName);
         _meter.CreateObservableGauge("messaging.kafka.consumer.lag", ObserveLag, unit: "{message}",
             description: "Consumer group lag per topic: log end offset minus committed offset, summed over partitions (as KEDA computes it).");
@@ -123,6 +130,23 @@ public sealed partial class KafkaLagMonitor : IDisposable
             .ToList();
         var earliest = await OffsetsAsync(admin, wanted, OffsetSpec.Earliest(), cancellationToken);
         var latest = await OffsetsAsync(admin, wanted, OffsetSpec.Latest(), cancellationToken);
+        // A broker that does not answer the admin ListOffsets request for a partition (e.g. the
+        // librdkafka 2.0 mock hosted by Debian's kcat answers with errors) would read as lag 0:
+        // ask for those partitions' watermarks the consumer's way instead.
+        foreach (var partition in wanted.Where(p => !earliest.ContainsKey(p) || !latest.ContainsKey(p)))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                var watermarks = _watermarks.Value.QueryWatermarkOffsets(partition, RequestTimeout);
+                earliest[partition] = Math.Max(0, watermarks.Low.Value);
+                latest[partition] = Math.Max(0, watermarks.High.Value);
+            }
+            catch (KafkaException e)
+            {
+                LogWatermarksFailed(_logger, partition.Topic, partition.Partition.Value, e.Error.Reason);
+            }
+        }
 
         var lags = new List<ConsumerLag>();
         foreach (var (function, topic, group) in consumers)
@@ -258,6 +282,11 @@ public sealed partial class KafkaLagMonitor : IDisposable
         {
             _admin.Value.Dispose();
         }
+
+        if (_watermarks.IsValueCreated)
+        {
+            _watermarks.Value.Dispose();
+        }
     }
 
     [LoggerMessage(EventId = 2200, Level = LogLevel.Warning, Message = "Kafka admin client error {Code}: {Reason}")]
@@ -265,4 +294,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Reading consumer lag failed: {Reason}")]
     private static partial void LogLagFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Debug, Message = "Watermarks of {Topic}/{Partition} unavailable: {Reason}")]
+    private static partial void LogWatermarksFailed(ILogger logger, string topic, int partition, string reason);
 }

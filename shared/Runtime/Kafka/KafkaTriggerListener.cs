@@ -23,7 +23,8 @@ internal sealed partial class KafkaTriggerListener(
     ConsumerLagRegistry lags,
     KafkaFunctionThrottle? throttle,
     int instance,
-    ILogger logger)
+    ILogger logger,
+    ConsumerHealth health)
 {
     private long _windowStart = Stopwatch.GetTimestamp();
     private long _windowCount;
@@ -38,12 +39,21 @@ internal sealed partial class KafkaTriggerListener(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         using var consumer = new ConsumerBuilder<byte[], byte[]>(settings.ConsumerConfig)
-            .SetErrorHandler((_, error) => LogConsumerError(logger, function.Name, error.Code, error.Reason))
-            .SetPartitionsAssignedHandler((_, partitions) => LogAssigned(logger, function.Name, string.Join(",", partitions.Select(p => p.Partition.Value))))
+            .SetErrorHandler((_, error) =>
+            {
+                LogConsumerError(logger, function.Name, error.Code, error.Reason);
+                health.OnClientError(function.Name, settings.ConsumerConfig.GroupId, error);
+            })
+            .SetPartitionsAssignedHandler((_, partitions) =>
+            {
+                LogAssigned(logger, function.Name, string.Join(",", partitions.Select(p => p.Partition.Value)));
+                health.OnAssigned(function.Name, instance, partitions);
+            })
             .SetPartitionsRevokedHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
             .SetPartitionsLostHandler((_, partitions) => OnRevoked(partitions.Select(p => p.TopicPartition)))
             .Build();
         consumer.Subscribe(settings.Topic);
+        health.OnSubscribed(function.Name, instance, settings.Topic, settings.ConsumerConfig.GroupId);
         LogListening(logger, function.Name, settings.Topic, settings.ConsumerConfig.GroupId);
         try
         {
@@ -96,6 +106,7 @@ internal sealed partial class KafkaTriggerListener(
                 LogConsumerError(logger, function.Name, e.Error.Code, e.Error.Reason);
             }
 
+            health.OnStopped(function.Name, instance);
             LogStopped(logger, function.Name);
         }
     }
@@ -104,6 +115,7 @@ internal sealed partial class KafkaTriggerListener(
     {
         var list = partitions.ToList();
         _revoked.UnionWith(list);
+        health.OnRevoked(function.Name, instance, list);
         LogRevoked(logger, function.Name, string.Join(",", list.Select(p => p.Partition.Value)));
     }
 
@@ -122,6 +134,8 @@ internal sealed partial class KafkaTriggerListener(
                 LogYielding(logger, function.Name, string.Join(",", throttle.YieldTo));
                 waited = true;
             }
+
+            health.OnYielding(function.Name);
 
             ok = Wait(consumer, TimeSpan.FromMilliseconds(50), partitions, stoppingToken);
         }
@@ -325,6 +339,7 @@ internal sealed partial class KafkaTriggerListener(
             catch (Exception e) when (FailureClassifier.IsDependencyUnavailable(e))
             {
                 LogDependencyDown(logger, function.Name, outageDelay.TotalSeconds, e.Message);
+                health.OnFailure(function.Name, "dependency unavailable: " + e.Message);
                 if (!Wait(consumer, outageDelay, partitions, stoppingToken))
                 {
                     return (Outcome.Abandoned, null, attempts);
@@ -464,6 +479,7 @@ internal sealed partial class KafkaTriggerListener(
 
     private void StoreOffsets(IConsumer<byte[], byte[]> consumer, List<ConsumeResult<byte[], byte[]>> batch)
     {
+        health.OnProgress(function.Name);
         foreach (var last in batch.GroupBy(r => r.TopicPartition).Select(g => g.MaxBy(r => r.Offset.Value)!))
         {
             try

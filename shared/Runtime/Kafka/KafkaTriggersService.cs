@@ -19,6 +19,7 @@ internal sealed partial class KafkaTriggersService(
     FunctionInvoker invoker,
     KafkaPublisher publisher,
     ConsumerLagRegistry lags,
+    ConsumerHealth health,
     IHostApplicationLifetime lifetime,
     ILoggerFactory loggers) : BackgroundService
 {
@@ -87,7 +88,7 @@ internal sealed partial class KafkaTriggersService(
             maxDelay);
         var binder = new KafkaMessageBinder(function, trigger.IsBatched, json);
         var throttle = kafka.Throttle.GetValueOrDefault(function.Name);
-        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name));
+        return new KafkaTriggerListener(function, triggerSettings, binder, invoker, publisher, lags, throttle, instance, loggers.CreateLogger("SensorPipeline.Functions.Kafka." + function.Name), health);
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ internal sealed partial class TimerTriggersService(
     IScheduleMonitor monitor,
     FunctionInvoker invoker,
     TimeProvider time,
-    ILogger<TimerTriggersService> logger) : BackgroundService
+    ILogger<TimerTriggersService> logger,
+    TimerHealth health) : BackgroundService
 {
     private static readonly TimeSpan MaxDelayStep = TimeSpan.FromDays(1);
 
@@ -30,6 +31,7 @@ internal sealed partial class TimerTriggersService(
     internal async Task RunAsync(FunctionDescriptor function, TimerTriggerAttribute trigger, TimerSchedule schedule, CancellationToken stoppingToken)
     {
         LogScheduled(logger, function.Name, schedule.Expression);
+        health.OnScheduled(function.Name, schedule);
         try
         {
             var now = time.GetUtcNow();
@@ -60,6 +62,7 @@ internal sealed partial class TimerTriggersService(
                 if (!claimed)
                 {
                     LogClaimedElsewhere(logger, function.Name, next);
+                    health.OnRan(function.Name, next, error: null);
                     continue;
                 }
 
@@ -80,13 +83,16 @@ internal sealed partial class TimerTriggersService(
             IsPastDue = pastDue,
             ScheduleStatus = new ScheduleStatus { Last = (last ?? default).UtcDateTime, Next = next.UtcDateTime, LastUpdated = scheduled.UtcDateTime },
         };
+        health.OnStarted(function.Name);
         try
         {
             await invoker.InvokeAsync(function, info, stoppingToken);
+            health.OnRan(function.Name, scheduled, error: null);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             LogFailed(logger, e, function.Name, scheduled);
+            health.OnRan(function.Name, scheduled, $"{e.GetType().Name}: {e.Message}");
         }
     }
 
@@ -102,6 +108,7 @@ internal sealed partial class TimerTriggersService(
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 LogMonitorUnavailable(logger, function, e.Message);
+                health.OnFailure(function, "schedule monitor unavailable: " + e.Message);
                 await Task.Delay(delay, time, stoppingToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             }
