@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Hosting;
+using SensorPipeline.Functions.Health;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Query;
@@ -16,7 +16,7 @@ namespace SensorPipeline.Functions.Query;
 /// recalibration jobs; the ingest backlog).
 /// </summary>
 public sealed partial class PipelineStatus(
-    KafkaLagMonitor kafka,
+    KafkaLagReader kafka,
     PipelineProgress progress,
     ReadingQueryStore queries,
     RawReadingStore raw,

@@ -12,13 +12,13 @@ namespace SensorPipeline.Functions.Runtime.Kafka;
 /// <summary>
 /// Feeds <see cref="ConsumerHealth"/> (and evaluates <see cref="Timers.TimerHealth"/>) with the cluster's view: every quarter of the stall timeout
 /// (between 1 and 10 s) it reads every Kafka-triggered function's lag and committed offsets
-/// (<see cref="KafkaLagMonitor"/>), and, with <c>KafkaGroupProtocol=consumer</c>, asks the broker
+/// (<see cref="KafkaLagReader"/>), and, with <c>KafkaGroupProtocol=consumer</c>, asks the broker
 /// again what it supports when a function here has held no partition for longer than the stall timeout.
 /// </summary>
 internal sealed partial class ConsumerHealthMonitor(
     ConsumerHealth health,
     Timers.TimerHealth timers,
-    KafkaLagMonitor lags,
+    KafkaLagReader lags,
     FunctionCatalog catalog,
     IOptions<KafkaConnectionOptions> connection,
     TimeProvider time,
@@ -147,7 +147,6 @@ public static class ConsumerHealthExtensions
             .ValidateOnStart();
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<KafkaLagMonitor>();
         services.AddSingleton<ConsumerHealth>();
         services.AddHostedService<KafkaGroupProtocolCheck>();
         services.AddHostedService<ConsumerHealthMonitor>();

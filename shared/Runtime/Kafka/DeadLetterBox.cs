@@ -53,8 +53,7 @@ public sealed class DeadLetterBox(IOptions<KafkaConnectionOptions> connection, K
                 var messages = group.Select(r => new OutgoingMessage(
                     null,
                     r.Result.Message.Value ?? [],
-                    r.Result.Message.Headers?.Where(h => !h.Key.StartsWith(DeadLetterHeaders.Prefix, StringComparison.Ordinal))
-                        .Select(h => new KeyValuePair<string, string>(h.Key, Encoding.UTF8.GetString(h.GetValueBytes() ?? []))).ToList(),
+                    DeadLetterHeaders.CopyOriginal(r.Result.Message.Headers),
                     r.Result.Message.Key)).ToList();
                 await publisher.PublishAsync(group.Key, messages, cancellationToken);
             }
