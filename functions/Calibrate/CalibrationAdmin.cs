@@ -25,12 +25,13 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             return Error(StatusCodes.Status400BadRequest, "sensorId", ReadingRequestParser.SensorIdRule);
         }
 
-        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        using var body = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
         {
             return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
-        var (input, errors) = CalibrationInput.Parse(body);
+        var (input, errors) = CalibrationInput.Parse(body.Memory);
         if (input is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
@@ -66,12 +67,13 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "recalibrations")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        using var body = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
         {
             return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
-        var (input, errors) = RecalibrationInput.Parse(body);
+        var (input, errors) = RecalibrationInput.Parse(body.Memory);
         if (input is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
@@ -159,15 +161,4 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
     private static IResult Error(int status, string? field, string message) => Problems.Message(status, field, message);
 
-    private static async Task<ReadOnlyMemory<byte>?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
-    }
 }

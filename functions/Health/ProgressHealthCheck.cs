@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SensorPipeline.Functions.Ingest;
 using SensorPipeline.Functions.Reconcile;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Timers;
 
 namespace SensorPipeline.Functions.Health;
 

@@ -1,5 +1,5 @@
-using SensorPipeline.Functions.Runtime.Embedded;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Embedded;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Hosting;
 

@@ -9,9 +9,9 @@ using SensorPipeline.Functions.Calibrate;
 using SensorPipeline.Functions.Health;
 using SensorPipeline.Functions.Ingest;
 using SensorPipeline.Functions.Reconcile;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Timers;
 
 namespace SensorPipeline.Functions.Hosting;
 

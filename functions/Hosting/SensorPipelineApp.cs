@@ -4,11 +4,11 @@ using Npgsql;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Calibrate;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Http;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Http;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Timers;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
@@ -62,7 +62,7 @@ public static class SensorPipelineApp
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
         app.MapHealthChecks("/health/ready", HealthResponse.Options());
-        // Read API, health and metrics (issue 5): the lag gauge exists once its monitor does.
+        // The lag gauge exists once the lag reader does.
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.Services.GetRequiredService<KafkaLagReader>();
         return app;

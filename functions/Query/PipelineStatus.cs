@@ -2,9 +2,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Runtime;
 using SensorPipeline.Functions.Health;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Query;
 

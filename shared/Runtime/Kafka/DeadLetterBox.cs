@@ -2,20 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
-
-/// <summary>A dead-lettered message, as read back from its dead-letter topic.</summary>
-public sealed record DeadLetter(
-    string Topic,
-    int Partition,
-    long Offset,
-    string? Key,
-    string Value,
-    string Reason,
-    string Function,
-    string OriginalTopic,
-    string Attempts,
-    string DeadLetteredAt);
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Reads dead-letter topics and sends their messages back to the topics they came from, once each:

@@ -1,7 +1,7 @@
 using System.Text;
 using Confluent.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>Headers a dead-lettered message carries.</summary>
 public static class DeadLetterHeaders

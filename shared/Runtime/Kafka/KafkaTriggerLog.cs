@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>The Kafka trigger's log messages (event ids 2000-2019), shared by the loop and its parts.</summary>
 internal static partial class KafkaTriggerLog

@@ -1,6 +1,6 @@
 using Confluent.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>Everything one Kafka trigger's loop needs, resolved from attribute, settings and host.json.</summary>
 internal sealed record KafkaTriggerSettings(

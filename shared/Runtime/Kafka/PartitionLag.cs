@@ -1,4 +1,4 @@
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>One partition's offsets and lag.</summary>
 public sealed record PartitionLag(int Partition, long LowWatermark, long HighWatermark, long? Committed, long Lag)

@@ -1,7 +1,7 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Http;
+using SensorPipeline.Runtime;
+using SensorPipeline.Runtime.Http;
 
 namespace SensorPipeline.Tests.Unit;
 

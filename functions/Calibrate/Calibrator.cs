@@ -24,23 +24,3 @@ public sealed class Calibrator(CalibrationStore store, TimeProvider time)
         PipelineTelemetry.RecordCalibrated(batch, time.GetUtcNow(), realtime: expectNew);
     }
 }
-
-/// <summary>New readings: bound to the realtime topic, with its own consumer group and lag.</summary>
-public sealed class CalibrateRealtime(Calibrator calibrator)
-{
-    [Function(nameof(CalibrateRealtime))]
-    public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
-        CalibrationRequest[] batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: true, cancellationToken);
-}
-
-/// <summary>Backfill after a parameter change: the same code on the historical topic and group.</summary>
-public sealed class CalibrateHistorical(Calibrator calibrator)
-{
-    [Function(nameof(CalibrateHistorical))]
-    public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
-        CalibrationRequest[] batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: false, cancellationToken);
-}

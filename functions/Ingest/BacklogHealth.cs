@@ -1,0 +1,8 @@
+using Microsoft.Extensions.Options;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
+
+namespace SensorPipeline.Functions.Ingest;
+
+/// <summary>The raw backlog where ingest runs (<see cref="Measured"/> false elsewhere).</summary>
+public sealed record BacklogHealth(bool Measured, long Backlog, long Limit, DateTimeOffset? OverLimitSince, DateTimeOffset? LastShrankAt, bool Stalled, string? Reason);

@@ -1,0 +1,15 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using SensorPipeline.Domain.Messages;
+
+namespace SensorPipeline.Domain.Ingest;
+
+/// <summary>One problem with a request: which reading (null for the whole body), which field, what.</summary>
+public sealed record ReadingError(
+    [property: JsonPropertyName("index")] int? Index,
+    [property: JsonPropertyName("field")] string? Field,
+    [property: JsonPropertyName("message")] string Message);

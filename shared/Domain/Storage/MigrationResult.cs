@@ -1,0 +1,7 @@
+using System.Reflection;
+using Npgsql;
+
+namespace SensorPipeline.Domain.Storage;
+
+/// <summary>The outcome of a migration run.</summary>
+public sealed record MigrationResult(DatabaseMode Mode, string? TimescaleVersion, IReadOnlyList<string> Applied);

@@ -1,0 +1,15 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using Confluent.Kafka;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Runtime.Hosting;
+
+namespace SensorPipeline.Runtime.Kafka;
+
+/// <summary>A message to publish: key (may be null), value bytes and optional headers.</summary>
+public readonly record struct OutgoingMessage(
+    string? Key,
+    ReadOnlyMemory<byte> Value,
+    IReadOnlyList<KeyValuePair<string, string>>? Headers = null,
+    byte[]? RawKey = null);
