@@ -1,6 +1,4 @@
-using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Messages;
-using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Worker.Extensions.Kafka;
 

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;

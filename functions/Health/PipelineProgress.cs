@@ -1,10 +1,5 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SensorPipeline.Functions.Ingest;
 using SensorPipeline.Functions.Reconcile;
-using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Runtime.Kafka;
 using SensorPipeline.Runtime.Timers;
 

@@ -1,17 +1,10 @@
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Calibrate;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Runtime.Http;
 using SensorPipeline.Runtime.Kafka;
-using SensorPipeline.Runtime.Timers;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
 using SensorPipeline.Functions.Health;
 using SensorPipeline.Functions.Query;
 

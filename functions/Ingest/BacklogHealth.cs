@@ -1,7 +1,3 @@
-using Microsoft.Extensions.Options;
-using SensorPipeline.Runtime.Hosting;
-using SensorPipeline.Runtime.Kafka;
-
 namespace SensorPipeline.Functions.Ingest;
 
 /// <summary>The raw backlog where ingest runs (<see cref="Measured"/> false elsewhere).</summary>

@@ -1,8 +1,6 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Runtime;
 using SensorPipeline.Functions.Health;
 using SensorPipeline.Runtime.Kafka;
 

@@ -1,7 +1,3 @@
-using System.Buffers.Text;
-using System.Globalization;
-using System.Text;
-using Microsoft.AspNetCore.Http;
 using SensorPipeline.Functions.Http;
 
 namespace SensorPipeline.Functions.Query;

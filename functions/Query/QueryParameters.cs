@@ -1,8 +1,6 @@
 using System.Buffers.Text;
 using System.Globalization;
 using System.Text;
-using Microsoft.AspNetCore.Http;
-using SensorPipeline.Functions.Http;
 
 namespace SensorPipeline.Functions.Query;
 

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using SensorPipeline.Domain.Storage;
 
 namespace SensorPipeline.Functions.Query;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Runtime.Hosting;

@@ -1,8 +1,3 @@
-using Microsoft.Extensions.Options;
-using SensorPipeline.Domain.Storage;
-using SensorPipeline.Runtime.Hosting;
-using SensorPipeline.Runtime.Kafka;
-
 namespace SensorPipeline.Functions.Reconcile;
 
 /// <summary>One running recalibration job: stalled when neither its published nor its calibrated count moved for the stall timeout.</summary>

@@ -1,5 +1,3 @@
-using SensorPipeline.Domain.Messages;
-
 namespace SensorPipeline.Domain.Calibration;
 
 /// <summary>One calibrated value, ready to be written: the raw reading's key, the value and the version that made it.</summary>

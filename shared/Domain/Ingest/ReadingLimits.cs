@@ -1,11 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using SensorPipeline.Domain.Messages;
-
 namespace SensorPipeline.Domain.Ingest;
 
 /// <summary>Limits a request is checked against.</summary>

@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace SensorPipeline.Domain.Messages;
 

@@ -1,6 +1,3 @@
-using System.Reflection;
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>Which storage features the database has.</summary>

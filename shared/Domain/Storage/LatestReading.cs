@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>A sensor's newest calibrated reading.</summary>

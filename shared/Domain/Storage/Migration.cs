@@ -1,6 +1,3 @@
-using System.Reflection;
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>One migration: its id (file name), SQL, and the TimescaleDB part if any.</summary>

@@ -1,6 +1,3 @@
-using System.Reflection;
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>The outcome of a migration run.</summary>

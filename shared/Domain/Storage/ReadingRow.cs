@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>A raw reading with its calibrated value, if it has one yet.</summary>

@@ -1,6 +1,3 @@
-using Npgsql;
-using SensorPipeline.Domain.Messages;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>The state of a recalibration job, as stored, plus its live calibrated count.</summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>Rollup bucket widths and the relation that holds each.</summary>

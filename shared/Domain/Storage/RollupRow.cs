@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>One rollup bucket of calibrated values.</summary>

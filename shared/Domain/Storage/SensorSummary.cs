@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>One sensor as the read API shows it.</summary>

@@ -1,5 +1,3 @@
-using Npgsql;
-using NpgsqlTypes;
 using SensorPipeline.Domain.Messages;
 
 namespace SensorPipeline.Domain.Storage;

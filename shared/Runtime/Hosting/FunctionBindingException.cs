@@ -1,12 +1,3 @@
-using System.Collections;
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Reflection;
-using System.Text;
-using System.Text.Json;
-using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Runtime.Hosting;

@@ -1,8 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Azure.Functions.Worker;
-
 namespace SensorPipeline.Runtime.Http;
 
 /// <summary>

@@ -1,9 +1,5 @@
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics.Metrics;
-using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace SensorPipeline.Runtime.Kafka;
 

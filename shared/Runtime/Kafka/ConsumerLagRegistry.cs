@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Confluent.Kafka;
-using Microsoft.Extensions.Options;
 
 namespace SensorPipeline.Runtime.Kafka;
 

@@ -1,7 +1,3 @@
-using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Options;
-
 namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>A dead-lettered message, as read back from its dead-letter topic.</summary>

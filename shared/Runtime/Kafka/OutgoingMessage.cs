@@ -1,10 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Text;
-using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using SensorPipeline.Runtime.Hosting;
-
 namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>A message to publish: key (may be null), value bytes and optional headers.</summary>

@@ -1,9 +1,4 @@
-using System.Runtime.InteropServices;
-using System.Text;
 using Confluent.Kafka;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Runtime.Kafka;
 

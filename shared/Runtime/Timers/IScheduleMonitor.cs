@@ -1,5 +1,3 @@
-using Npgsql;
-
 namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>

@@ -1,8 +1,3 @@
-using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
-using SensorPipeline.Runtime.Hosting;
-
 namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>Schedule status in memory: correct for a single instance only.</summary>

@@ -1,6 +1,3 @@
-using System.Diagnostics.Metrics;
-using Microsoft.Extensions.Logging;
-
 namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>One timer function as this process sees it; stalled when its schedule has not run for two intervals.</summary>

@@ -2,7 +2,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Runtime.Timers;
 using SensorPipeline.Tests.Infrastructure;

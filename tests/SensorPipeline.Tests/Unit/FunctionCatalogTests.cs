@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;

@@ -1,6 +1,5 @@
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Http;
 
 namespace SensorPipeline.Tests.Unit;

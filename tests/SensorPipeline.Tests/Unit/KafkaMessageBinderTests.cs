@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Runtime.Kafka;
 
