@@ -110,8 +110,8 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         return stored;
     }
 
-    /// <summary>The columns a <see cref="CalibrationRequest"/> is read from, of <c>raw_data r</c>, in <see cref="ReadRequest"/>'s order.</summary>
-    private const string RequestColumns = "r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at";
+    /// <summary>The columns a <see cref="CalibrationRequest"/> is read from, of <c>raw_data r</c>, in <see cref="ReadRequest"/>'s order (the one statement of that list).</summary>
+    internal const string RequestColumns = "r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at";
 
     /// <summary>
     /// Raw readings received between <paramref name="lookback"/> and <paramref name="grace"/> ago
@@ -169,7 +169,8 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         }
     }
 
-    private static CalibrationRequest ReadRequest(NpgsqlDataReader reader, int first) => new()
+    /// <summary>A stored reading as a calibration request, from <see cref="RequestColumns"/> starting at column <paramref name="first"/>.</summary>
+    internal static CalibrationRequest ReadRequest(NpgsqlDataReader reader, int first) => new()
     {
         RawDataId = reader.GetInt64(first),
         SensorId = reader.GetString(first + 1),

@@ -129,7 +129,7 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<CalibrationRequest>> NextPageAsync(RecalibrationJob job, int pageSize, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
-            select r.id, r.sensor_id, r.recorded_at, r.raw_value, r.received_at
+            select {RawReadingStore.RequestColumns}
               from raw_data r
              where ($1::text is null or r.sensor_id = $1) and r.recorded_at >= $2 and r.recorded_at < $3
                and ($5::text is null or (r.sensor_id, r.recorded_at) > ($5, $6))
@@ -148,14 +148,7 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            page.Add(new CalibrationRequest
-            {
-                RawDataId = reader.GetInt64(0),
-                SensorId = reader.GetString(1),
-                RecordedAt = new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero),
-                RawValue = reader.GetDouble(3),
-                ReceivedAt = new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero),
-            });
+            page.Add(RawReadingStore.ReadRequest(reader, 0));
         }
 
         return page;
