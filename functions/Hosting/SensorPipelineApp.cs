@@ -102,6 +102,15 @@ public static class SensorPipelineApp
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PipelineOptions>>().Value.Timescale()));
         services.AddSingleton<RecalibrationStore>();
         services.AddSingleton<RollupRefresher>();
+        services.AddSingleton<CalibrationChanges>();
+        services.AddSingleton<CalibrationFileState>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["CalibrationFile"]))
+        {
+            // Calibration as code (issue 18): applied at start and on every change of the file.
+            services.AddSingleton<CalibrationFileWatcher>();
+            services.AddHostedService(sp => sp.GetRequiredService<CalibrationFileWatcher>());
+        }
+
         services.AddSingleton<Calibrator>();
         services.AddSingleton<SensorPipeline.Functions.Ingest.RawBacklog>();
         services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Ingest.RawBacklog>());
