@@ -45,6 +45,11 @@ public static class CalibrationFile
         {
             return (null, new Refusal($"Not YAML: {e.Message}", Line(e.Start)));
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner gives up on some malformed input without a position.
+            return (null, new Refusal($"Not YAML: {e.Message}", null));
+        }
         catch (ArgumentException e)
         {
             // YamlDotNet's mapping refuses a key given twice with an ArgumentException.

@@ -28,6 +28,8 @@ public sealed partial class CalibrationFileWatcher(
     /// <summary>The advisory lock key of the applying replica (any 64-bit constant unique in the app).</summary>
     private const string LeaseSql = "select pg_try_advisory_lock(hashtextextended('sensorpipeline:calibration-file', 0))";
 
+    private const string UnlockSql = "select pg_advisory_unlock(hashtextextended('sensorpipeline:calibration-file', 0))";
+
     private static readonly Meter Meter = new(PipelineTelemetry.MeterName);
     private static int _refused;
 
@@ -192,7 +194,18 @@ public sealed partial class CalibrationFileWatcher(
         if (_lease is { } lease)
         {
             _lease = null;
-            // Closing the session releases its advisory lock.
+            // A pooled connection's session outlives its Dispose: unlock explicitly (a broken
+            // connection's session, and its lock, ended with it).
+            try
+            {
+                await using var unlock = new NpgsqlCommand(UnlockSql, lease);
+                await unlock.ExecuteNonQueryAsync(CancellationToken.None);
+            }
+            catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+            {
+                // Gone already.
+            }
+
             await lease.DisposeAsync();
         }
     }
