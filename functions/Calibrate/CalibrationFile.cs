@@ -45,10 +45,12 @@ public static class CalibrationFile
         {
             return (null, new Refusal($"Not YAML: {e.Message}", Line(e.Start)));
         }
-        catch (InvalidOperationException e)
+        catch (InvalidOperationException)
         {
-            // YamlDotNet's scanner gives up on some malformed input without a position.
-            return (null, new Refusal($"Not YAML: {e.Message}", null));
+            // YamlDotNet's scanner gives up on some malformed input without a position: the line
+            // of the last event it could read is where to look.
+            var last = LastReadableLine(text);
+            return (null, new Refusal($"Not YAML: it cannot be read past this line (a {{ or [ left open?)", last));
         }
         catch (ArgumentException e)
         {
@@ -173,6 +175,25 @@ public static class CalibrationFile
         }
 
         return (buffer.ToArray(), explicitValidFrom);
+    }
+
+    private static int? LastReadableLine(string text)
+    {
+        var parser = new Parser(new StringReader(text));
+        int? line = null;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                line = parser.Current is { } e && e.End.Line > 0 ? (int)e.End.Line : line;
+            }
+        }
+        catch (Exception e) when (e is YamlException or InvalidOperationException)
+        {
+            // Where it stopped.
+        }
+
+        return line;
     }
 
     private static int? FieldLine(YamlMappingNode fields, string field) =>

@@ -111,7 +111,7 @@ public sealed partial class CalibrationFileWatcher(
         var (entries, refusal) = CalibrationFile.Parse(CalibrationFile.Text(content));
         if (entries is null)
         {
-            LogRefused(logger, Path, refusal!.Line, refusal.Reason);
+            LogRefused(logger, Path, refusal!.ToString());
             await state.RecordRefusedAsync(Path, hash, refusal.Reason, refusal.Line, cancellationToken);
             Volatile.Write(ref _refused, 1);
             _lastHash = hash;
@@ -224,8 +224,8 @@ public sealed partial class CalibrationFileWatcher(
     [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "Calibration file {Path}: this replica applies it (holds the lease)")]
     private static partial void LogLeaseTaken(ILogger logger, string path);
 
-    [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "Calibration file {Path} refused, nothing changed: line {Line}: {Reason}")]
-    private static partial void LogRefused(ILogger logger, string path, int? line, string reason);
+    [LoggerMessage(EventId = 602, Level = LogLevel.Error, Message = "Calibration file {Path} refused, nothing changed: {Refusal}")]
+    private static partial void LogRefused(ILogger logger, string path, string refusal);
 
     [LoggerMessage(EventId = 603, Level = LogLevel.Error, Message = "Calibration file {Path} cannot be read, nothing changed: {Reason}")]
     private static partial void LogUnreadable(ILogger logger, string path, string reason);

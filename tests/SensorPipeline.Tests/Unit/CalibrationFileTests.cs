@@ -58,6 +58,7 @@ public sealed class CalibrationFileTests
         var (entries, refused) = CalibrationFile.Parse("sensors:\n  a: { gain: 1, offset: 0\n  b: [\n");
         Assert.Null(entries);
         Assert.StartsWith("Not YAML", refused!.Reason, StringComparison.Ordinal);
+        Assert.Equal(2, refused.Line);
     }
 
     [Fact]
