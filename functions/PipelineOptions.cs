@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.Extensions.Configuration;
 using SensorPipeline.Domain.Storage;
 
 namespace SensorPipeline.Functions;

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Storage;
@@ -24,12 +23,13 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             return Error(StatusCodes.Status400BadRequest, "sensorId", ReadingRequestParser.SensorIdRule);
         }
 
-        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        using var body = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
         {
             return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
-        var (input, errors) = CalibrationInput.Parse(body);
+        var (input, errors) = CalibrationInput.Parse(body.Memory);
         if (input is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
@@ -72,12 +72,13 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "recalibrations")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        if (await ReadJsonAsync(request, cancellationToken) is not { } body)
+        using var body = await JsonBody.ReadAsync(request, cancellationToken);
+        if (body is null)
         {
             return Error(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
-        var (input, errors) = RecalibrationInput.Parse(body);
+        var (input, errors) = RecalibrationInput.Parse(body.Memory);
         if (input is null)
         {
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
@@ -178,15 +179,4 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
 
     private static IResult Error(int status, string? field, string message) => Problems.Message(status, field, message);
 
-    private static async Task<ReadOnlyMemory<byte>?> ReadJsonAsync(HttpRequest request, CancellationToken cancellationToken)
-    {
-        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        return buffer.ToArray();
-    }
 }

@@ -1,5 +1,5 @@
 using SensorPipeline.Domain.Messages;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Calibrate;
 

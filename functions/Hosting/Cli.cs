@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using Npgsql;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Hosting;
 
@@ -107,7 +107,7 @@ public static class Cli
     {
         var environment = Environment();
         var localSettings = LocalSettings();
-        // Everything that can be checked is checked before anything starts (issue 13, item 9).
+        // Everything that can be checked is checked before anything starts.
         if (StartupChecks.ValidateConfiguration(args, environment, localSettings) is { } problem)
         {
             await Console.Error.WriteLineAsync("Configuration error: " + problem);

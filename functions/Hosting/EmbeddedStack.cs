@@ -1,4 +1,5 @@
-using SensorPipeline.Functions.Runtime.Embedded;
+using SensorPipeline.Runtime.Embedded;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Hosting;
 
@@ -37,11 +38,14 @@ public sealed class EmbeddedStack : IAsyncDisposable
                 output.WriteLine("  each partition keeps only ~5 MiB and silently drops older messages).");
                 stack.Kafka = MockKafkaCluster.Start(brokers: 1);
                 var partitions = int.TryParse(configuration["MockTopicPartitions"], out var p) ? p : 4;
+                var deadLetterSuffix = configuration[$"{FunctionsHostOptions.SectionName}:extensions:kafka:deadLetterSuffix"] is { Length: > 0 } suffix
+                    ? suffix
+                    : new KafkaExtensionOptions().DeadLetterSuffix;
                 foreach (var setting in new[] { "RawTopic", "RealtimeTopic", "HistoricalTopic" })
                 {
                     var topic = configuration[setting] ?? SensorPipelineApp.Defaults[setting]!;
                     stack.Kafka.CreateTopic(topic, partitions);
-                    stack.Kafka.CreateTopic(topic + ".deadletter", 1);
+                    stack.Kafka.CreateTopic(topic + deadLetterSuffix, 1);
                 }
 
                 stack.Settings["KafkaBrokerList"] = stack.Kafka.BootstrapServers;

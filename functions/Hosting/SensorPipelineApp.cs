@@ -1,17 +1,11 @@
 using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Calibrate;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Http;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
-using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
-using OpenTelemetry.Trace;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Http;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Functions.Health;
 using SensorPipeline.Functions.Query;
 
 namespace SensorPipeline.Functions.Hosting;
@@ -19,19 +13,20 @@ namespace SensorPipeline.Functions.Hosting;
 /// <summary>Composes the function app: configuration, the runtime, the domain, telemetry, endpoints.</summary>
 public static class SensorPipelineApp
 {
-    /// <summary>Defaults for every setting a function names with <c>%Name%</c>; anything overrides them.</summary>
-    public static readonly IReadOnlyDictionary<string, string?> Defaults = new Dictionary<string, string?>
-    {
-        ["RawTopic"] = "temperature.raw",
-        ["RealtimeTopic"] = "temperature.calibration.realtime",
-        ["HistoricalTopic"] = "temperature.calibration.historical",
-        ["PersistRawGroup"] = "persist-raw",
-        ["RealtimeGroup"] = "calibrate-realtime",
-        ["HistoricalGroup"] = "calibrate-historical",
-        ["ReconcileSchedule"] = "0 */1 * * * *",
-        ["ReconcileGracePeriod"] = "00:02:00",
-        ["RecalibrationSchedule"] = "*/5 * * * * *",
-    };
+    /// <summary>The settings the functions name with <c>%Name%</c> in their attributes.</summary>
+    private static readonly string[] AttributeSettings =
+    [
+        "RawTopic", "RealtimeTopic", "HistoricalTopic", "PersistRawGroup", "RealtimeGroup", "HistoricalGroup",
+        "ReconcileSchedule", "ReconcileGracePeriod", "RecalibrationSchedule",
+    ];
+
+    /// <summary>
+    /// Defaults for every setting a function names with <c>%Name%</c>, from the one list of
+    /// settings and defaults (<see cref="SettingsReference"/>); anything overrides them.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> Defaults = SettingsReference.All
+        .Where(s => AttributeSettings.Contains(s.Name, StringComparer.Ordinal))
+        .ToDictionary(s => s.Name, s => (string?)s.Default, StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// A builder with the Functions-style configuration: app defaults, then host.json, then (for
@@ -60,97 +55,27 @@ public static class SensorPipelineApp
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
         app.MapHealthChecks("/health/ready", HealthResponse.Options());
-        // Read API, health and metrics (issue 5): the lag gauge exists once its monitor does.
+        // The lag gauge exists once the lag reader does.
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.Services.GetRequiredService<KafkaLagMonitor>();
+        app.Services.GetRequiredService<KafkaLagReader>();
         return app;
     }
 
     /// <summary>
     /// The pipeline's services under either host (the portable host's <c>AddFunctionsRuntime</c>
-    /// or the official host's <c>AddFunctionsServices</c> registered first): options, storage,
-    /// calibration, backpressure, timer leases, health, the read API and telemetry.
+    /// or the official host's <c>AddFunctionsServices</c> registered first), feature by feature.
     /// </summary>
     public static IHostApplicationBuilder AddSensorPipeline(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var services = builder.Services;
-        services.AddOptions<PipelineOptions>()
-            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
-            .ValidateDataAnnotations()
-            .ValidateOnStart();
-        services.Configure<FunctionsSerializerOptions>(o => o.Json = PipelineJsonContext.Default.Options);
-        services.AddSingleton(sp =>
-        {
-            var connection = sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TimescaleConnection;
-            var dataSource = new NpgsqlDataSourceBuilder(connection);
-            dataSource.ConnectionStringBuilder.ApplicationName ??= "sensorpipeline";
-            // The hot statements (raw insert, calibrated upsert) run once per batch, every batch:
-            // prepared once per connection, they skip the parse and plan. A connection string that
-            // says otherwise (e.g. "Max Auto Prepare=0" behind a transaction-mode PgBouncer) wins.
-            var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection };
-            if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
-            {
-                dataSource.ConnectionStringBuilder.MaxAutoPrepare = 32;
-            }
-
-            return dataSource.Build();
-        });
-        services.AddSingleton<RawReadingStore>();
-        services.AddSingleton<CalibrationStore>();
-        services.AddSingleton(sp => new Migrator(
-            sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<PipelineOptions>>().Value.Timescale()));
-        services.AddSingleton<RecalibrationStore>();
-        services.AddSingleton<RollupRefresher>();
-        services.AddSingleton<CalibrationChanges>();
-        services.AddSingleton<CalibrationFileState>();
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["CalibrationFile"]))
-        {
-            // Calibration as code (issue 18): applied at start and on every change of the file.
-            services.AddSingleton<CalibrationFileWatcher>();
-            services.AddHostedService(sp => sp.GetRequiredService<CalibrationFileWatcher>());
-        }
-
-        services.AddSingleton<Calibrator>();
-        services.AddSingleton<SensorPipeline.Functions.Ingest.RawBacklog>();
-        services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Ingest.RawBacklog>());
-        // Timers run once across replicas: an Azure Storage blob lease when AzureWebJobsStorage is
-        // set (UseDevelopmentStorage=true is Azurite), otherwise the database.
-        var storage = builder.Configuration["AzureWebJobsStorage"];
-        if (string.IsNullOrWhiteSpace(storage))
-        {
-            services.AddSingleton<IScheduleMonitor>(sp => new PostgresScheduleMonitor(sp.GetRequiredService<NpgsqlDataSource>()));
-        }
-        else
-        {
-            var hostId = builder.Configuration["AzureFunctionsJobHost:id"] ?? "sensorpipeline";
-            services.AddSingleton<IScheduleMonitor>(_ => new BlobScheduleMonitor(new Azure.Storage.Blobs.BlobServiceClient(storage), hostId));
-        }
-        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
-        // Progress, not presence, is health (issue 17).
-        services.AddSingleton<SensorPipeline.Functions.Reconcile.RecalibrationHealth>();
-        services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Reconcile.RecalibrationHealth>());
-        services.AddSingleton<PipelineProgress>();
-        services.AddHealthChecks().AddCheck<ProgressHealthCheck>("progress", tags: ["ready"]);
-        services.AddReadApi();
-
-        // service.name on every metric and trace (Prometheus target_info): OTEL_SERVICE_NAME, or "sensorpipeline".
-        var otel = services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(
-                builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } serviceName ? serviceName : "sensorpipeline",
-                serviceVersion: typeof(SensorPipelineApp).Assembly.GetName().Version?.ToString()))
-            .WithMetrics(metrics => metrics.AddMeter(RuntimeTelemetry.MeterName, PipelineTelemetry.MeterName));
-        otel.WithMetrics(metrics => metrics.AddPrometheusExporter());
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            // Traces only where they go somewhere: recording every activity with no exporter
-            // costs CPU on the hot path for nothing.
-            otel.WithMetrics(metrics => metrics.AddOtlpExporter());
-            otel.WithTracing(tracing => tracing
-                .AddSource(PipelineTracing.SourceNames).AddSource("Microsoft.AspNetCore")
-                .AddOtlpExporter());
-        }
-
+        builder.AddPipelineOptions();
+        builder.AddPipelineStorage();
+        builder.AddIngest();
+        builder.AddCalibration();
+        builder.AddReconcile();
+        builder.AddPipelineHealth();
+        builder.Services.AddReadApi();
+        builder.AddPipelineTelemetry();
         return builder;
     }
 

@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Text;
-using Microsoft.Extensions.Configuration;
 
 namespace SensorPipeline.Functions.Hosting;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Hosting;
 

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using SensorPipeline.Domain.Ingest;
 
 namespace SensorPipeline.Functions.Http;

@@ -1,12 +1,10 @@
-using System.Buffers;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Http;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
 
@@ -22,7 +20,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "readings")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        if (!IsJson(request.ContentType))
+        if (!JsonBody.IsJson(request.ContentType))
         {
             PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 415));
             return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
@@ -38,41 +36,16 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         var o = options.Value;
         IReadOnlyList<RawReadingMessage> readings;
         IReadOnlyList<ReadingError> errors;
-        // The body goes into a pooled buffer: the parser copies out what it keeps.
-        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and <= 4 * 1024 * 1024 ? (int)request.ContentLength + 1 : 16 * 1024);
         try
         {
-            var length = 0;
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-            }
-
+            using var body = await JsonBody.ReadAsync(request, cancellationToken);
             var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
-            (readings, errors) = ReadingRequestParser.Parse(buffer.AsMemory(0, length), limits, time.GetUtcNow());
+            (readings, errors) = ReadingRequestParser.Parse(body!.Memory, limits, time.GetUtcNow());
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 413));
             return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         if (errors.Count > 0)
@@ -111,11 +84,6 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
         return Results.Json(new AcceptedBody(readings.Count), statusCode: StatusCodes.Status202Accepted);
     }
-
-    private static bool IsJson(string? contentType) =>
-        contentType is not null &&
-        (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||
-         (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
 
     public sealed record AcceptedBody(int Accepted);
 

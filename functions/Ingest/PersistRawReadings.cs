@@ -5,7 +5,7 @@ using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Worker.Extensions.Kafka;
 using SensorPipeline.Functions.Calibrate;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
 
@@ -106,6 +106,3 @@ public sealed partial class RawBacklog(
     [LoggerMessage(EventId = 112, Level = LogLevel.Information, Message = "Ingest backlog is draining again ({Backlog})")]
     private static partial void LogRecovered(ILogger logger, long backlog);
 }
-
-/// <summary>The raw backlog where ingest runs (<see cref="Measured"/> false elsewhere).</summary>
-public sealed record BacklogHealth(bool Measured, long Backlog, long Limit, DateTimeOffset? OverLimitSince, DateTimeOffset? LastShrankAt, bool Stalled, string? Reason);

@@ -1,10 +1,8 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Functions.Health;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Query;
 
@@ -16,7 +14,7 @@ namespace SensorPipeline.Functions.Query;
 /// recalibration jobs; the ingest backlog).
 /// </summary>
 public sealed partial class PipelineStatus(
-    KafkaLagMonitor kafka,
+    KafkaLagReader kafka,
     PipelineProgress progress,
     ReadingQueryStore queries,
     RawReadingStore raw,

@@ -1,13 +1,10 @@
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Query;
 
 public static class ReadApiExtensions
 {
-    /// <summary>The read API's services: queries, limits, Kafka lag (with its gauge) and the Kafka readiness check.</summary>
+    /// <summary>The read API's services: queries and their limits.</summary>
     public static IServiceCollection AddReadApi(this IServiceCollection services)
     {
         services.AddOptions<QueryOptions>()
@@ -15,8 +12,6 @@ public static class ReadApiExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<ReadingQueryStore>();
-        services.TryAddSingleton<KafkaLagMonitor>();
-        services.AddHealthChecks().AddCheck<KafkaHealthCheck>("kafka", tags: ["ready"]);
         return services;
     }
 }

@@ -1,10 +1,9 @@
 using System.Globalization;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Functions.Http;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Functions.Query;
 

@@ -1,8 +1,7 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Reconcile;
 

@@ -1,12 +1,9 @@
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Reconcile;
-
-/// <summary>One running recalibration job: stalled when neither its published nor its calibrated count moved for the stall timeout.</summary>
-public sealed record RecalibrationJobHealth(long Id, string? SensorId, long Total, long Published, long? Calibrated, DateTimeOffset LastProgressAt, bool Stalled, string? Reason);
 
 /// <summary>
 /// Every silent wait has a clock: where <see cref="RecalibrationProducer"/> runs, each running job is

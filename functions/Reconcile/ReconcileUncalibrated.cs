@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Calibrate;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Reconcile;
 

@@ -637,7 +637,7 @@ function checkSecret(obj, _render, ctx) {
 }
 
 
-// CalibrationFile (issue 18): the file must come from a ConfigMap of the render, mounted as a
+// CalibrationFile: the file must come from a ConfigMap of the render, mounted as a
 // folder (a subPath mount never sees ConfigMap updates), and its content must be the file format.
 function checkCalibrationFileMount(obj, render) {
   const problems = [];

@@ -1,4 +1,4 @@
-namespace SensorPipeline.Functions.Runtime;
+namespace SensorPipeline.Runtime;
 
 /// <summary>
 /// Thrown by a function when something it depends on (a database, a broker) is unavailable: the

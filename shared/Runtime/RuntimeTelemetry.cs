@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace SensorPipeline.Functions.Runtime;
+namespace SensorPipeline.Runtime;
 
 /// <summary>The runtime's instruments; names and units after OpenTelemetry conventions.</summary>
 public static class RuntimeTelemetry

@@ -4,8 +4,8 @@ using Confluent.Kafka;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Benchmarks;

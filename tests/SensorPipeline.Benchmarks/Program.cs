@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using Npgsql;
 using SensorPipeline.Benchmarks;
-using SensorPipeline.Functions.Runtime.Embedded;
+using SensorPipeline.Runtime.Embedded;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;

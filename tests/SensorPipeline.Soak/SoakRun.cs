@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Confluent.Kafka;
 using Npgsql;
-using SensorPipeline.Functions.Runtime.Embedded;
+using SensorPipeline.Runtime.Embedded;
 
 namespace SensorPipeline.Soak;
 

@@ -2,9 +2,6 @@ using SensorPipeline.Domain.Messages;
 
 namespace SensorPipeline.Domain.Calibration;
 
-/// <summary>One calibrated value, ready to be written: the raw reading's key, the value and the version that made it.</summary>
-public readonly record struct CalibratedReading(long RawDataId, DateTimeOffset RecordedAt, string SensorId, double Value, int Version);
-
 /// <summary>
 /// Calibrates a batch of readings: each with the version that applies to it
 /// (<see cref="CalibrationSelector"/>), <c>gain × raw + offset</c>. Pure: the versions are given.

@@ -2,27 +2,10 @@ using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using SensorPipeline.Domain.Messages;
 
 namespace SensorPipeline.Domain.Ingest;
-
-/// <summary>One problem with a request: which reading (null for the whole body), which field, what.</summary>
-public sealed record ReadingError(
-    [property: JsonPropertyName("index")] int? Index,
-    [property: JsonPropertyName("field")] string? Field,
-    [property: JsonPropertyName("message")] string Message);
-
-/// <summary>Limits a request is checked against.</summary>
-/// <remarks><paramref name="MaxAge"/>: how far in the past <c>recordedAt</c> may be (older readings are refused).</remarks>
-public sealed record ReadingLimits(int MaxReadingsPerRequest, double MinValue, double MaxValue, TimeSpan MaxFutureSkew, TimeSpan MaxAge)
-{
-    /// <summary>The default of <c>IngestMaxAge</c>: 10 years (3650 days).</summary>
-    public static readonly TimeSpan DefaultMaxAge = TimeSpan.FromDays(3650);
-
-    public static ReadingLimits Default { get; } = new(5000, -1000, 1000, TimeSpan.FromMinutes(5), DefaultMaxAge);
-}
 
 /// <summary>
 /// Parses the body of <c>POST /api/readings</c>: one reading object or an array of them. Every

@@ -1,4 +1,4 @@
--- Issue 18. A recalibration job may carry the caller's request id (a Kubernetes Job passes its
+-- A recalibration job may carry the caller's request id (a Kubernetes Job passes its
 -- name and uid): a retried request with the same id finds the job instead of starting another.
 alter table recalibration_job add column if not exists request_id text;
 create unique index if not exists recalibration_job_request_id_idx on recalibration_job (request_id) where request_id is not null;

@@ -1,7 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
 using SensorPipeline.Domain.Calibration;
-using SensorPipeline.Domain.Messages;
 
 namespace SensorPipeline.Domain.Storage;
 

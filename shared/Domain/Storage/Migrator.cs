@@ -3,18 +3,6 @@ using Npgsql;
 
 namespace SensorPipeline.Domain.Storage;
 
-/// <summary>Which storage features the database has.</summary>
-public enum DatabaseMode
-{
-    /// <summary>Plain PostgreSQL: ordinary tables, rollups by query.</summary>
-    Plain,
-    /// <summary>TimescaleDB: hypertables, compression, continuous aggregates.</summary>
-    TimescaleDb,
-}
-
-/// <summary>The outcome of a migration run.</summary>
-public sealed record MigrationResult(DatabaseMode Mode, string? TimescaleVersion, IReadOnlyList<string> Applied);
-
 /// <summary>
 /// Applies the embedded SQL migrations in order, once each, under an advisory lock so replicas
 /// starting together do not race. <c>NNN_name.sql</c> always runs; <c>NNN_name.timescale.sql</c>
@@ -243,6 +231,3 @@ public sealed class Migrator
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
-
-/// <summary>One migration: its id (file name), SQL, and the TimescaleDB part if any.</summary>
-public sealed record Migration(string Id, string Sql, string? TimescaleSql);

@@ -178,9 +178,3 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         ReceivedAt = new DateTimeOffset(reader.GetDateTime(first + 4), TimeSpan.Zero),
     };
 }
-
-/// <summary>A reading of a batch that is stored and waits for calibration: its position in the batch and its calibration request.</summary>
-public readonly record struct StoredReading(int Index, CalibrationRequest Request);
-
-/// <summary>What the reconcile timer found.</summary>
-public sealed record UncalibratedReport(long Total, DateTimeOffset? OldestReceivedAt, IReadOnlyList<CalibrationRequest> Page);

@@ -2,35 +2,6 @@ using Npgsql;
 
 namespace SensorPipeline.Domain.Storage;
 
-/// <summary>One sensor as the read API shows it.</summary>
-public sealed record SensorSummary(
-    string SensorId,
-    long Readings,
-    int CalibrationVersion,
-    LatestReading? Latest);
-
-/// <summary>A sensor's newest calibrated reading.</summary>
-public sealed record LatestReading(double Value, DateTimeOffset RecordedAt, int CalibrationVersion);
-
-/// <summary>A raw reading with its calibrated value, if it has one yet.</summary>
-public sealed record ReadingRow(
-    DateTimeOffset RecordedAt,
-    double RawValue,
-    double? CalibratedValue,
-    int? CalibrationVersion,
-    DateTimeOffset ReceivedAt,
-    DateTimeOffset? CalibratedAt);
-
-/// <summary>One rollup bucket of calibrated values.</summary>
-public sealed record RollupRow(DateTimeOffset Bucket, long Readings, double Min, double Max, double Avg);
-
-/// <summary>Rollup bucket widths and the relation that holds each.</summary>
-public enum RollupBucket
-{
-    Hour,
-    Day,
-}
-
 /// <summary>The read side: sensors, readings by time with keyset paging, rollups, database facts.</summary>
 /// <remarks>
 /// Values leave here rounded to <see cref="ValueDecimals"/> decimal places: a calibrated value

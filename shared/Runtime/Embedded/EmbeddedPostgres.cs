@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace SensorPipeline.Functions.Runtime.Embedded;
+namespace SensorPipeline.Runtime.Embedded;
 
 /// <summary>
 /// A throwaway PostgreSQL cluster made from the machine's PostgreSQL binaries (initdb, pg_ctl) on a

@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace SensorPipeline.Functions.Runtime.Embedded;
+namespace SensorPipeline.Runtime.Embedded;
 
 /// <summary>
 /// librdkafka's built-in mock cluster, for development and tests only: it speaks the real Kafka

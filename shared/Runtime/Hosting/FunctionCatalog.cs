@@ -4,7 +4,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Extensions.Abstractions;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>
 /// The functions of an app, found from the Azure Functions Worker's own attributes

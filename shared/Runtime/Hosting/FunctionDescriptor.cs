@@ -3,7 +3,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Extensions.Abstractions;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>A function found on a class: its name, method, trigger, retry policy and output.</summary>
 public sealed record FunctionDescriptor(

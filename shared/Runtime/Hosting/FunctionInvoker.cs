@@ -7,9 +7,9 @@ using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>
 /// Invokes a function as the isolated worker does: a DI scope per invocation, the class built
@@ -152,6 +152,3 @@ public sealed class FunctionInvoker(
         }
     }
 }
-
-/// <summary>A value could not be bound to a function parameter (for HTTP: the request is bad).</summary>
-public sealed class FunctionBindingException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,8 +1,8 @@
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime.Http;
+using SensorPipeline.Runtime.Http;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>What <c>func start</c> prints at start: each enabled function with its trigger; for HTTP, the methods and full URL.</summary>
 public static class FunctionListing

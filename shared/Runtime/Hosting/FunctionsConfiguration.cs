@@ -2,7 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Configuration.Memory;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>Builds configuration the way the Functions host does.</summary>
 public static class FunctionsConfiguration

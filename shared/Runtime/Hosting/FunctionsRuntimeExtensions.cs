@@ -7,11 +7,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Http;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime.Http;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Timers;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 public static class FunctionsRuntimeExtensions
 {

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 
-namespace SensorPipeline.Functions.Runtime.Hosting;
+namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>Resolves <c>%Name%</c> placeholders from configuration, as Azure Functions does.</summary>
 public sealed partial class SettingResolver(IConfiguration configuration)

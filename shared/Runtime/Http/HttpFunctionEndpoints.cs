@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
-namespace SensorPipeline.Functions.Runtime.Http;
+namespace SensorPipeline.Runtime.Http;
 
 public static class HttpFunctionEndpoints
 {

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Runs an async consume loop on the calling (dedicated) thread: every continuation the loop

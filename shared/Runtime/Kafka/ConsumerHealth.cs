@@ -1,42 +1,9 @@
-using System.ComponentModel.DataAnnotations;
 using System.Diagnostics.Metrics;
 using Confluent.Kafka;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
-
-/// <summary>When a Kafka-triggered function counts as stalled.</summary>
-public sealed class ConsumerHealthOptions
-{
-    /// <summary>
-    /// A function whose group has lag and has made no progress (no committed offset advanced, no
-    /// batch finished here) for longer than this is stalled: readiness fails and an error is logged.
-    /// </summary>
-    [ConfigurationKeyName("KafkaStallTimeout")]
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "KafkaStallTimeout must be between 00:00:01 and 1.00:00:00.")]
-    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
-}
-
-/// <summary>
-/// One Kafka-triggered function as this process sees it: its group's lag (from the cluster), the
-/// partitions its consumers here hold, when it last made progress, and whether it is stalled and why.
-/// <see cref="PartitionsAssigned"/> is null when the function does not run in this process.
-/// </summary>
-public sealed record ConsumerHealthState(
-    string Function,
-    string Group,
-    string Topic,
-    bool RunsHere,
-    int? PartitionsAssigned,
-    long? Lag,
-    DateTimeOffset? LastBatchAt,
-    DateTimeOffset? LastProgressAt,
-    bool Stalled,
-    double StalledSeconds,
-    string? Reason,
-    string? LastError);
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Progress, not presence, is health: the one record of every Kafka-triggered function's state, fed

@@ -2,20 +2,7 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Options;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
-
-/// <summary>A dead-lettered message, as read back from its dead-letter topic.</summary>
-public sealed record DeadLetter(
-    string Topic,
-    int Partition,
-    long Offset,
-    string? Key,
-    string Value,
-    string Reason,
-    string Function,
-    string OriginalTopic,
-    string Attempts,
-    string DeadLetteredAt);
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Reads dead-letter topics and sends their messages back to the topics they came from, once each:
@@ -53,8 +40,7 @@ public sealed class DeadLetterBox(IOptions<KafkaConnectionOptions> connection, K
                 var messages = group.Select(r => new OutgoingMessage(
                     null,
                     r.Result.Message.Value ?? [],
-                    r.Result.Message.Headers?.Where(h => !h.Key.StartsWith(DeadLetterHeaders.Prefix, StringComparison.Ordinal))
-                        .Select(h => new KeyValuePair<string, string>(h.Key, Encoding.UTF8.GetString(h.GetValueBytes() ?? []))).ToList(),
+                    DeadLetterHeaders.CopyOriginal(r.Result.Message.Headers),
                     r.Result.Message.Key)).ToList();
                 await publisher.PublishAsync(group.Key, messages, cancellationToken);
             }

@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Net.Sockets;
 using Confluent.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Tells a dependency outage (not the message's fault: wait and retry, never dead-letter) from a

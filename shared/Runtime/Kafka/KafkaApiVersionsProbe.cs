@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Asks a broker which APIs it supports (an ApiVersions v0 request over a plain TCP connection).

@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Confluent.Kafka;
 using Microsoft.Extensions.Configuration;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>How to reach the Kafka cluster; flat settings, as in Azure Functions app settings.</summary>
 public sealed class KafkaConnectionOptions

@@ -1,10 +1,10 @@
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Turns consumed messages into the value of a Kafka trigger parameter, the types the official

@@ -3,26 +3,9 @@ using System.Text;
 using Confluent.Kafka;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
-
-/// <summary>A message to publish: key (may be null), value bytes and optional headers.</summary>
-public readonly record struct OutgoingMessage(
-    string? Key,
-    ReadOnlyMemory<byte> Value,
-    IReadOnlyList<KeyValuePair<string, string>>? Headers = null,
-    byte[]? RawKey = null);
-
-/// <summary>Some messages of a publish were not acknowledged by the broker.</summary>
-public sealed class PublishFailedException(string topic, int failed, int total, Error firstError)
-    : Exception($"{failed} of {total} message(s) to '{topic}' were not acknowledged: {firstError.Reason} ({firstError.Code}).")
-{
-    public string Topic { get; } = topic;
-    public int Failed { get; } = failed;
-    public int Total { get; } = total;
-    public Error FirstError { get; } = firstError;
-}
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// The process's one idempotent producer (acks=all). <see cref="PublishAsync"/> completes only

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using Confluent.Kafka;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// W3C trace context across Kafka: a producer puts the <c>traceparent</c> of its activity in a

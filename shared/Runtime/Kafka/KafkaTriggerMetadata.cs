@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Reads Kafka trigger metadata from <see cref="FunctionContext.BindingContext"/>: our host puts

@@ -4,10 +4,10 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>Runs one consume loop, on its own thread, per enabled Kafka-triggered function.</summary>
 internal sealed partial class KafkaTriggersService(

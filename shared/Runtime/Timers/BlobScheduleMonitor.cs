@@ -3,7 +3,7 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
 
-namespace SensorPipeline.Functions.Runtime.Timers;
+namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>
 /// Timer schedule status in Azure Storage, as the Functions host keeps it: a status blob per timer

@@ -1,19 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
-namespace SensorPipeline.Functions.Runtime.Timers;
-
-/// <summary>One timer function as this process sees it; stalled when its schedule has not run for two intervals.</summary>
-public sealed record TimerHealthState(
-    string Function,
-    string Schedule,
-    DateTimeOffset? LastRun,
-    DateTimeOffset? LastSuccess,
-    DateTimeOffset? Running,
-    DateTimeOffset Due,
-    bool Stalled,
-    string? Reason,
-    string? LastError);
+namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>
 /// Every silent wait has a clock: a timer function running here is stalled when no occurrence of its

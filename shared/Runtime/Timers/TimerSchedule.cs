@@ -1,6 +1,6 @@
 using NCrontab;
 
-namespace SensorPipeline.Functions.Runtime.Timers;
+namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>A 6-field NCRONTAB schedule (seconds minutes hours day month weekday), in UTC.</summary>
 public sealed class TimerSchedule

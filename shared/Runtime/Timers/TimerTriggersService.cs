@@ -1,9 +1,9 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
-namespace SensorPipeline.Functions.Runtime.Timers;
+namespace SensorPipeline.Runtime.Timers;
 
 /// <summary>
 /// Runs every enabled timer function on its schedule, once across replicas (each occurrence is
@@ -129,33 +129,4 @@ internal sealed partial class TimerTriggersService(
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Warning, Message = "{Function}: schedule monitor unavailable ({Reason}); retrying")]
     private static partial void LogMonitorUnavailable(ILogger logger, string function, string reason);
-}
-
-/// <summary>Schedule status in memory: correct for a single instance only.</summary>
-public sealed class InMemoryScheduleMonitor : IScheduleMonitor
-{
-    private readonly Dictionary<string, DateTimeOffset> _last = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
-
-    public Task<DateTimeOffset?> GetLastAsync(string timer, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult<DateTimeOffset?>(_last.TryGetValue(timer, out var last) ? last : null);
-        }
-    }
-
-    public Task<bool> TryClaimAsync(string timer, DateTimeOffset occurrence, CancellationToken cancellationToken)
-    {
-        lock (_gate)
-        {
-            if (_last.TryGetValue(timer, out var last) && last >= occurrence)
-            {
-                return Task.FromResult(false);
-            }
-
-            _last[timer] = occurrence;
-            return Task.FromResult(true);
-        }
-    }
 }

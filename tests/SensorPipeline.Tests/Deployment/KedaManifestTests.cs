@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Xunit;
 using YamlDotNet.RepresentationModel;
 
 namespace SensorPipeline.Tests.Deployment;

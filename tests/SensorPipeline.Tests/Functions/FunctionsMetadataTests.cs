@@ -105,7 +105,7 @@ public sealed class FunctionsMetadataTests
     [Fact]
     public void Every_function_the_portable_host_discovers_is_in_the_metadata_with_the_same_trigger()
     {
-        var discovered = SensorPipeline.Functions.Runtime.Hosting.FunctionCatalog.Discover([typeof(SensorPipeline.Functions.Hosting.SensorPipelineApp).Assembly]);
+        var discovered = SensorPipeline.Runtime.Hosting.FunctionCatalog.Discover([typeof(SensorPipeline.Functions.Hosting.SensorPipelineApp).Assembly]);
 
         Assert.Equal(Metadata.Value.Keys.Order(StringComparer.Ordinal), discovered.Select(f => f.Name).Order(StringComparer.Ordinal));
         Assert.All(discovered, f => Assert.Equal(f.TriggerBindingType, Text(Trigger(f.Name), "type")));

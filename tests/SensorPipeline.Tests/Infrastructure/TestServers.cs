@@ -1,7 +1,7 @@
 using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Npgsql;
-using SensorPipeline.Functions.Runtime.Embedded;
+using SensorPipeline.Runtime.Embedded;
 
 namespace SensorPipeline.Tests.Infrastructure;
 

@@ -7,7 +7,7 @@ using SensorPipeline.Tests.Infrastructure;
 namespace SensorPipeline.Tests.Integration;
 
 /// <summary>
-/// Calibration as code (issue 18): the file, mounted the way a ConfigMap is (a <c>..data</c>
+/// Calibration as code: the file, mounted the way a ConfigMap is (a <c>..data</c>
 /// symlink swapped on update), adds versions and recalibrations only where a sensor's newest
 /// version differs, nothing for the same content, nothing for a refused file, and one replica applies it.
 /// </summary>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
-using SensorPipeline.Functions.Runtime.Embedded;
+using SensorPipeline.Runtime.Embedded;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Integration;

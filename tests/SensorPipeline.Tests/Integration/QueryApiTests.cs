@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Npgsql;
 using SensorPipeline.Tests.Infrastructure;
@@ -104,7 +103,7 @@ public sealed class QueryApiTests(TestServers servers) : IAsyncLifetime
         await AssertPagedAsync(3, PerSensor, expectedPages: 1);
 
         // Without from/to: the day up to the sensor's newest reading (three days ago here), not the
-        // last day up to now (issue 13): the whole seeded day, 1000 (the default limit) a page.
+        // last day up to now: the whole seeded day, 1000 (the default limit) a page.
         var recent = await GetJsonAsync($"/api/sensors/{SensorId(5)}/readings");
         var recentItems = recent.GetProperty("items").EnumerateArray().ToList();
         Assert.Equal(1000, recentItems.Count);

@@ -11,7 +11,7 @@ namespace SensorPipeline.Tests.Integration;
 
 /// <summary>
 /// Job progress that adds up at every moment, a job that completes as soon as it is done, and the
-/// <c>recalibrate</c> command's messages and rendering (issue 13, items 3, 4 and 5).
+/// <c>recalibrate</c> command's messages and rendering.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
 public sealed partial class RecalibrationProgressTests(TestServers servers)

@@ -1,8 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using SensorPipeline.Functions.Runtime.Embedded;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Embedded;
+using SensorPipeline.Runtime.Kafka;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Integration;

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using SensorPipeline.Functions.Runtime.Embedded;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Embedded;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Runtime;

@@ -2,8 +2,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Runtime;
@@ -188,7 +188,7 @@ public sealed class KafkaTriggerTests(TestServers servers)
         });
         await high.State.Entered.Task.WaitAsync(TimeSpan.FromSeconds(20));
         await Eventually.WaitForAsync(() => Task.FromResult(high.State.Processed.Count), n => n >= 20, TimeSpan.FromSeconds(20), "the high-priority function to report lag");
-        var reported = host.Services.GetRequiredService<SensorPipeline.Functions.Runtime.Kafka.ConsumerLagRegistry>().LagOf("ProbeBatched");
+        var reported = host.Services.GetRequiredService<SensorPipeline.Runtime.Kafka.ConsumerLagRegistry>().LagOf("ProbeBatched");
         Assert.True(reported > 20, $"lag reported: {reported}");
         await ProduceAsync(low, Messages(low, 50));
 

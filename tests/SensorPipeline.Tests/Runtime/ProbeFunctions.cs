@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using SensorPipeline.Functions.Runtime;
+using SensorPipeline.Runtime;
 
 namespace SensorPipeline.Tests.Runtime;
 

@@ -2,9 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Npgsql;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Timers;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Runtime;

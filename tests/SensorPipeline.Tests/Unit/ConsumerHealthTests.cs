@@ -2,8 +2,8 @@ using Confluent.Kafka;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Kafka;
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Timers;
 using SensorPipeline.Tests.Infrastructure;
 
 namespace SensorPipeline.Tests.Unit;

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using Confluent.Kafka;
 using Npgsql;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Tests.Unit;
 

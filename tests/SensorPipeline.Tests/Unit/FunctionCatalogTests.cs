@@ -1,7 +1,6 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 

@@ -1,7 +1,6 @@
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 
@@ -95,7 +94,7 @@ public sealed class FunctionInvokerTests
         return new FunctionInvoker(
             services.GetRequiredService<IServiceScopeFactory>(),
             services,
-            Microsoft.Extensions.Options.Options.Create(new SensorPipeline.Functions.Runtime.Kafka.FunctionsSerializerOptions()));
+            Microsoft.Extensions.Options.Options.Create(new SensorPipeline.Runtime.Kafka.FunctionsSerializerOptions()));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Http;
+using SensorPipeline.Runtime.Http;
 
 namespace SensorPipeline.Tests.Unit;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 

@@ -2,9 +2,8 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json;
 using Confluent.Kafka;
-using SensorPipeline.Functions.Runtime;
-using SensorPipeline.Functions.Runtime.Hosting;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Hosting;
+using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Tests.Unit;
 

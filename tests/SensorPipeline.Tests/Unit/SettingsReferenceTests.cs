@@ -2,7 +2,7 @@ using SensorPipeline.Functions.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 
-/// <summary>Every setting is in README's table and in <c>start --help</c> (issue 13, item 10).</summary>
+/// <summary>Every setting is in README's table and in <c>start --help</c>.</summary>
 public sealed class SettingsReferenceTests
 {
     [Fact]

@@ -4,7 +4,7 @@ using SensorPipeline.Functions.Hosting;
 
 namespace SensorPipeline.Tests.Unit;
 
-/// <summary>What <c>start</c> checks before it starts anything (issue 13, items 1, 6 and 9).</summary>
+/// <summary>What <c>start</c> checks before it starts anything.</summary>
 public sealed class StartupChecksTests
 {
     [Fact]

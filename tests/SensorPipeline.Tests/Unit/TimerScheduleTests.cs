@@ -1,4 +1,4 @@
-using SensorPipeline.Functions.Runtime.Timers;
+using SensorPipeline.Runtime.Timers;
 
 namespace SensorPipeline.Tests.Unit;
 

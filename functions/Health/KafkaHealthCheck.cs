@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using SensorPipeline.Functions.Runtime.Kafka;
+using SensorPipeline.Runtime.Kafka;
 
-namespace SensorPipeline.Functions.Hosting;
+namespace SensorPipeline.Functions.Health;
 
 /// <summary>
 /// Ready when a Kafka broker answers a metadata request within a short timeout. The answer is
 /// kept for a few seconds, so frequent probes cost the cluster nothing.
 /// </summary>
-public sealed class KafkaHealthCheck(KafkaLagMonitor kafka, TimeProvider time) : IHealthCheck
+public sealed class KafkaHealthCheck(KafkaLagReader kafka, TimeProvider time) : IHealthCheck
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);

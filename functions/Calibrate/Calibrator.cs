@@ -1,8 +1,6 @@
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Domain.Storage;
-using Microsoft.Azure.Functions.Worker;
-using SensorPipeline.Worker.Extensions.Kafka;
 
 namespace SensorPipeline.Functions.Calibrate;
 
@@ -23,24 +21,4 @@ public sealed class Calibrator(CalibrationStore store, TimeProvider time)
         await store.WriteAsync(ReadingCalibrator.Calibrate(batch, versions), expectNew, cancellationToken);
         PipelineTelemetry.RecordCalibrated(batch, time.GetUtcNow(), realtime: expectNew);
     }
-}
-
-/// <summary>New readings: bound to the realtime topic, with its own consumer group and lag.</summary>
-public sealed class CalibrateRealtime(Calibrator calibrator)
-{
-    [Function(nameof(CalibrateRealtime))]
-    public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
-        CalibrationRequest[] batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: true, cancellationToken);
-}
-
-/// <summary>Backfill after a parameter change: the same code on the historical topic and group.</summary>
-public sealed class CalibrateHistorical(Calibrator calibrator)
-{
-    [Function(nameof(CalibrateHistorical))]
-    public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
-        CalibrationRequest[] batch,
-        CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: false, cancellationToken);
 }

@@ -1,18 +1,6 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace SensorPipeline.Domain.Messages;
-
-/// <summary>A reading as accepted over HTTP and carried on <c>temperature.raw</c> (key: sensor id).</summary>
-[JsonConverter(typeof(RawReadingMessageConverter))]
-public sealed record RawReadingMessage
-{
-    public required string SensorId { get; init; }
-    public required DateTimeOffset RecordedAt { get; init; }
-    public required double Value { get; init; }
-    public required DateTimeOffset ReceivedAt { get; init; }
-    public string? Source { get; init; }
-}
 
 /// <summary>
 /// A stored raw reading to calibrate, on the realtime and historical calibration topics (key: raw
@@ -48,8 +36,3 @@ public sealed record CalibrationRequest
     /// <summary>Its message's value on the calibration topics.</summary>
     public byte[] MessageValue() => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this, PipelineJsonContext.Default.CalibrationRequest);
 }
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true)]
-[JsonSerializable(typeof(RawReadingMessage))]
-[JsonSerializable(typeof(CalibrationRequest))]
-public sealed partial class PipelineJsonContext : JsonSerializerContext;

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
-namespace SensorPipeline.Functions.Hosting;
+namespace SensorPipeline.Functions.Health;
 
 /// <summary>Ready when the database answers and the schema is migrated.</summary>
 public sealed class DatabaseHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck

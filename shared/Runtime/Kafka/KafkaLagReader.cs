@@ -3,19 +3,10 @@ using Confluent.Kafka;
 using Confluent.Kafka.Admin;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SensorPipeline.Functions.Runtime.Hosting;
+using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Worker.Extensions.Kafka;
 
-namespace SensorPipeline.Functions.Runtime.Kafka;
-
-/// <summary>Lag of one function's consumer group on its topic (partitions: <see cref="PartitionLag"/>, as <see cref="KafkaLagReader"/> reports them).</summary>
-public sealed record ConsumerLag(string Function, string Group, string Topic, bool TopicExists, long Lag, IReadOnlyList<PartitionLag> Partitions);
-
-/// <summary>Messages in a dead-letter topic (high − low watermark over its partitions).</summary>
-public sealed record DeadLetterCount(string Topic, bool Exists, long Messages);
-
-/// <summary>What the cluster says about every Kafka-triggered function of the app, at one moment.</summary>
-public sealed record KafkaLagSnapshot(DateTimeOffset TakenAt, IReadOnlyList<ConsumerLag> Consumers, IReadOnlyList<DeadLetterCount> DeadLetters);
+namespace SensorPipeline.Runtime.Kafka;
 
 /// <summary>
 /// Reads consumer lag the way KEDA's Kafka scaler computes it (per partition: log end offset −
@@ -24,9 +15,10 @@ public sealed record KafkaLagSnapshot(DateTimeOffset TakenAt, IReadOnlyList<Cons
 /// in the app — also those this instance does not run, so an ingest-only instance shows the lag of
 /// the consumers elsewhere — and the size of each dead-letter topic. Publishes the lag as the
 /// observable gauge <c>messaging.kafka.consumer.lag</c>, recomputed at most every 10 seconds.
-/// One admin client per process.
+/// The one lag reader of the process (one admin client): status, readiness, ingest backpressure
+/// and the recalibration producer's in-flight bound all read lag here.
 /// </summary>
-public sealed partial class KafkaLagMonitor : IDisposable
+public sealed partial class KafkaLagReader : IDisposable
 {
     /// <summary>How old a snapshot the gauge may report before it asks the cluster again.</summary>
     public static readonly TimeSpan GaugeMaxAge = TimeSpan.FromSeconds(10);
@@ -37,7 +29,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
     private readonly SettingResolver _settings;
     private readonly IOptions<FunctionsHostOptions> _host;
     private readonly IOptions<KafkaConnectionOptions> _connection;
-    private readonly ILogger<KafkaLagMonitor> _logger;
+    private readonly ILogger<KafkaLagReader> _logger;
     private readonly Lazy<IAdminClient> _admin;
     private readonly Lazy<IConsumer<byte[], byte[]>> _watermarks;
     private readonly Meter _meter;
@@ -45,13 +37,13 @@ public sealed partial class KafkaLagMonitor : IDisposable
     private KafkaLagSnapshot? _last;
     private Task? _refreshing;
 
-    public KafkaLagMonitor(
+    public KafkaLagReader(
         FunctionCatalog catalog,
         SettingResolver settings,
         IOptions<FunctionsHostOptions> host,
         IOptions<KafkaConnectionOptions> connection,
         IMeterFactory meters,
-        ILogger<KafkaLagMonitor> logger)
+        ILogger<KafkaLagReader> logger)
     {
         ArgumentNullException.ThrowIfNull(meters);
         _catalog = catalog;
@@ -98,7 +90,7 @@ public sealed partial class KafkaLagMonitor : IDisposable
     /// <summary>Asks the cluster now (and remembers the answer for the gauge).</summary>
     public async Task<KafkaLagSnapshot> ReadAsync(CancellationToken cancellationToken)
     {
-        var snapshot = await Task.Run(() => ReadCoreAsync(cancellationToken), cancellationToken);
+        var snapshot = await Task.Run(() => ReadCoreAsync(Consumers(), includeDeadLetters: true, cancellationToken), cancellationToken);
         lock (_gate)
         {
             _last = snapshot;
@@ -107,16 +99,27 @@ public sealed partial class KafkaLagMonitor : IDisposable
         return snapshot;
     }
 
+    /// <summary>One consumer group's lag on one topic, per partition, asked now.</summary>
+    public async Task<IReadOnlyList<PartitionLag>> GetLagAsync(string topic, string group, CancellationToken cancellationToken)
+    {
+        var snapshot = await Task.Run(() => ReadCoreAsync([(group, topic, group)], includeDeadLetters: false, cancellationToken), cancellationToken);
+        return snapshot.Consumers[0].Partitions;
+    }
+
+    /// <summary>One consumer group's total lag on one topic, asked now.</summary>
+    public async Task<long> GetTotalLagAsync(string topic, string group, CancellationToken cancellationToken) =>
+        (await GetLagAsync(topic, group, cancellationToken)).Sum(p => p.Lag);
+
     /// <summary>A metadata request with a short timeout: is a broker answering?</summary>
     public Task<int> PingAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         Task.Run(() => _admin.Value.GetMetadata(timeout).Brokers.Count, cancellationToken);
 
-    private async Task<KafkaLagSnapshot> ReadCoreAsync(CancellationToken cancellationToken)
+    private async Task<KafkaLagSnapshot> ReadCoreAsync(
+        IReadOnlyList<(string Function, string Topic, string Group)> consumers, bool includeDeadLetters, CancellationToken cancellationToken)
     {
         var admin = _admin.Value;
-        var consumers = Consumers();
         var suffix = _host.Value.Extensions.Kafka.DeadLetterSuffix;
-        var deadLetterTopics = consumers.Select(c => c.Topic + suffix).Distinct(StringComparer.Ordinal).ToList();
+        var deadLetterTopics = includeDeadLetters ? consumers.Select(c => c.Topic + suffix).Distinct(StringComparer.Ordinal).ToList() : [];
 
         // One metadata request for all topics: asking for a missing topic by name may create it.
         var metadata = admin.GetMetadata(RequestTimeout);

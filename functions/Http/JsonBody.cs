@@ -1,0 +1,79 @@
+using System.Buffers;
+
+namespace SensorPipeline.Functions.Http;
+
+/// <summary>
+/// The one way an HTTP function reads a JSON request body: the content type checked
+/// (<c>application/json</c> or <c>application/*+json</c>), the body read into a pooled buffer
+/// that the caller disposes (parsers copy out what they keep).
+/// </summary>
+public sealed class JsonBody : IDisposable
+{
+    private byte[]? _buffer;
+    private readonly int _length;
+
+    private JsonBody(byte[] buffer, int length)
+    {
+        _buffer = buffer;
+        _length = length;
+    }
+
+    /// <summary>The body's bytes, valid until disposed.</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
+    public static bool IsJson(string? contentType) =>
+        contentType is not null &&
+        (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) ||
+         (contentType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && contentType.Contains("+json", StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
+    /// The body, or null when the request is not JSON (answer 415). A body over the server's limit
+    /// throws <see cref="BadHttpRequestException"/> with status 413.
+    /// </summary>
+    public static async Task<JsonBody?> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsJson(request.ContentType))
+        {
+            return null;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and <= 4 * 1024 * 1024 ? (int)request.ContentLength + 1 : 16 * 1024);
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    return new JsonBody(buffer, length);
+                }
+
+                length += read;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_buffer is { } buffer)
+        {
+            _buffer = null;
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
