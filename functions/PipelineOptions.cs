@@ -124,4 +124,16 @@ public sealed class PipelineOptions
 
     [Required, ConfigurationKeyName("HistoricalGroup")]
     public string HistoricalGroup { get; set; } = "calibrate-historical";
+
+    /// <summary>
+    /// Calibration as code: a YAML file (<c>sensors: { id: { gain, offset, validFrom } }</c>, on
+    /// Kubernetes mounted from a ConfigMap) applied at start and whenever its content changes.
+    /// </summary>
+    [ConfigurationKeyName("CalibrationFile")]
+    public string? CalibrationFile { get; set; }
+
+    /// <summary>How often the calibration file's content hash is checked.</summary>
+    [ConfigurationKeyName("CalibrationFilePollInterval")]
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "CalibrationFilePollInterval must be between 1 second and 1 hour.")]
+    public TimeSpan CalibrationFilePollInterval { get; set; } = TimeSpan.FromSeconds(10);
 }

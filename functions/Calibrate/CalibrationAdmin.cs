@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Calibration;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Storage;
@@ -11,7 +10,7 @@ namespace SensorPipeline.Functions.Calibrate;
 /// Calibration parameters and recalibration jobs over HTTP. Storing a version never edits one; it
 /// starts a job that recalculates every reading the version affects.
 /// </summary>
-public sealed class CalibrationAdmin(CalibrationStore calibrations, RecalibrationStore jobs, IOptions<PipelineOptions> options, TimeProvider time)
+public sealed class CalibrationAdmin(CalibrationStore calibrations, RecalibrationStore jobs, CalibrationChanges changes, CalibrationFileState fileState, TimeProvider time)
 {
     [Function("PutCalibration")]
     public async Task<IResult> PutAsync(
@@ -36,13 +35,20 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
-        var version = await calibrations.AddVersionAsync(sensorId, input.ValidFrom, input.Gain, input.Offset, cancellationToken);
-        var to = time.GetUtcNow() + options.Value.IngestMaxFutureSkew;
-        RecalibrationJob? job = version.ValidFrom < to
-            ? await jobs.CreateAsync(sensorId, version.ValidFrom, to, $"calibration version {version.Version}", version.Version, cancellationToken)
-            : null;
+        var (version, job) = await changes.AddAsync(sensorId, input, cancellationToken);
+        // The calibration file wins for the sensors it names: say so (the version is stored all the same).
+        var managed = await fileState.ManagedByAsync(sensorId, cancellationToken);
         return Results.Json(
-            new { version = View(version), recalibration = job is null ? null : await ViewAsync(job, cancellationToken) },
+            new
+            {
+                version = View(version),
+                recalibration = job is null ? null : await ViewAsync(job, cancellationToken),
+                managedBy = managed is null ? null : new
+                {
+                    calibrationFile = managed,
+                    message = $"{sensorId} is managed by the calibration file {managed}: its parameters there are applied again, as a new version, when the file changes or the app starts.",
+                },
+            },
             statusCode: StatusCodes.Status201Created);
     }
 
@@ -78,8 +84,21 @@ public sealed class CalibrationAdmin(CalibrationStore calibrations, Recalibratio
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
 
-        var job = await jobs.CreateAsync(input.SensorId, input.From, input.To, "requested", null, cancellationToken);
-        return Results.Json(await ViewAsync(job, cancellationToken), statusCode: StatusCodes.Status202Accepted);
+        if (input.RequestId is null)
+        {
+            var job = await jobs.CreateAsync(input.SensorId, input.From, input.To, "requested", null, cancellationToken);
+            return Results.Json(await ViewAsync(job, cancellationToken), statusCode: StatusCodes.Status202Accepted);
+        }
+
+        // Idempotent: the same requestId finds the job it created (200), whatever its state now.
+        var (existing, created) = await jobs.CreateOrFindAsync(input.RequestId, input.SensorId, input.From, input.To, $"requested ({input.RequestId})", cancellationToken);
+        if (!created && (existing.SensorId != input.SensorId || existing.From != input.From || existing.To != input.To))
+        {
+            return Error(StatusCodes.Status409Conflict, "requestId",
+                $"Request {input.RequestId} already started job {existing.Id} for another range or sensor; use a new requestId.");
+        }
+
+        return Results.Json(await ViewAsync(existing, cancellationToken), statusCode: created ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
 
     [Function("GetRecalibration")]

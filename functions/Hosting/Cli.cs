@@ -32,12 +32,13 @@ public static class Cli
         var from = new Option<string?>("--from") { Description = "Start of the range, ISO-8601 with offset, e.g. 2026-01-01T00:00:00Z." };
         var to = new Option<string?>("--to") { Description = "End of the range (exclusive)." };
         var job = new Option<long?>("--job") { Description = "Follow an existing job instead of starting one." };
+        var name = new Option<string?>("--name") { Description = "A request id for the job: run again with the same name, the command follows the job it started instead of starting another (a Kubernetes Job passes its name and uid)." };
         var recalibrate = new Command("recalibrate", "Recalculate calibrated values from raw readings on a running app, with live progress.")
         {
-            url, key, sensor, from, to, job,
+            url, key, sensor, from, to, job, name,
         };
         recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
-            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), LocalSettings(), cancellationToken));
+            parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), parse.GetValue(name), LocalSettings(), cancellationToken));
 
         var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
         AppendSettingsToStartHelp(root, start);

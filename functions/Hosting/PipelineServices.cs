@@ -69,11 +69,23 @@ public static class PipelineServices
         return builder;
     }
 
-    /// <summary>The calibrator both calibration functions share.</summary>
+    /// <summary>
+    /// The calibrator both calibration functions share; a new version and its recalibration (the
+    /// PUT's and the calibration file's one code path); calibration as code when CalibrationFile is
+    /// set: applied at start and on every change of the file.
+    /// </summary>
     public static IHostApplicationBuilder AddCalibration(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<Calibrator>();
+        builder.Services.AddSingleton<CalibrationChanges>();
+        builder.Services.AddSingleton<CalibrationFileState>();
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["CalibrationFile"]))
+        {
+            builder.Services.AddSingleton<CalibrationFileWatcher>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<CalibrationFileWatcher>());
+        }
+
         return builder;
     }
 

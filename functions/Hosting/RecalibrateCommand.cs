@@ -13,8 +13,12 @@ namespace SensorPipeline.Functions.Hosting;
 /// </summary>
 internal static class RecalibrateCommand
 {
-    /// <summary>Exit codes: 0 completed, 1 refused by the app, 2 bad arguments, 3 app not reachable, 4 no such job, 5 key required or refused, 130 stopped watching.</summary>
-    public const int Refused = 1, BadArguments = 2, Unreachable = 3, NoSuchJob = 4, KeyProblem = 5, Stopped = 130;
+    /// <summary>
+    /// Exit codes: 0 completed, 1 refused by the app, 2 bad arguments, 3 app not reachable, 4 no
+    /// such job, 5 key required or refused, 6 the job was cancelled, 130 stopped watching. Only a
+    /// completed job exits 0, so a Kubernetes Job's <c>condition=complete</c> means the job completed.
+    /// </summary>
+    public const int Refused = 1, BadArguments = 2, Unreachable = 3, NoSuchJob = 4, KeyProblem = 5, Cancelled = 6, Stopped = 130;
 
     /// <summary>The master key as the app would find it: --key, else Keys__Master in the environment, else local.settings.json Values.</summary>
     public static string? ResolveKey(string? key, string? environmentKey, string? localSettingsPath)
@@ -44,10 +48,17 @@ internal static class RecalibrateCommand
         return null;
     }
 
-    public static Task<int> RunAsync(string url, string? key, string? sensor, string? from, string? to, long? jobId, string? localSettingsPath, CancellationToken cancellationToken) =>
-        RunAsync(AnsiConsole.Console, url, ResolveKey(key, Environment.GetEnvironmentVariable("Keys__Master"), localSettingsPath), sensor, from, to, jobId, TimeSpan.FromSeconds(2), cancellationToken);
+    public static Task<int> RunAsync(string url, string? key, string? sensor, string? from, string? to, long? jobId, string? name, string? localSettingsPath, CancellationToken cancellationToken) =>
+        RunAsync(AnsiConsole.Console, url, ResolveKey(key, Environment.GetEnvironmentVariable("Keys__Master"), localSettingsPath), sensor, from, to, jobId, name, TimeSpan.FromSeconds(2), cancellationToken);
 
-    public static async Task<int> RunAsync(IAnsiConsole console, string url, string? key, string? sensor, string? from, string? to, long? jobId, TimeSpan pollInterval, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(IAnsiConsole console, string url, string? key, string? sensor, string? from, string? to, long? jobId, TimeSpan pollInterval, CancellationToken cancellationToken) =>
+        RunAsync(console, url, key, sensor, from, to, jobId, null, pollInterval, cancellationToken);
+
+    /// <param name="name">
+    /// The request id: a second run with the same name (a pod restarted by its Job) follows the
+    /// job the first one started instead of starting another.
+    /// </param>
+    public static async Task<int> RunAsync(IAnsiConsole console, string url, string? key, string? sensor, string? from, string? to, long? jobId, string? name, TimeSpan pollInterval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(console);
         using var http = new HttpClient { BaseAddress = new Uri(url.TrimEnd('/') + "/") };
@@ -66,7 +77,7 @@ internal static class RecalibrateCommand
                     return BadArguments;
                 }
 
-                using var response = await http.PostAsJsonAsync("api/recalibrations", new { sensorId = sensor, from, to }, cancellationToken);
+                using var response = await http.PostAsJsonAsync("api/recalibrations", new { sensorId = sensor, from, to, requestId = name }, cancellationToken);
                 if (await ProblemAsync(console, response, key, null, cancellationToken) is { } failed)
                 {
                     return failed;
@@ -74,7 +85,9 @@ internal static class RecalibrateCommand
 
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
                 jobId = body.GetProperty("id").GetInt64();
-                console.MarkupLine($"Started job [bold]{jobId}[/]: {(sensor is null ? "every sensor" : Markup.Escape(sensor))},");
+                // 200: the request id had started this job before (a restarted pod); 202: a new job.
+                var verb = response.StatusCode == HttpStatusCode.OK ? "Resumed following" : "Started";
+                console.MarkupLine($"{verb} job [bold]{jobId}[/]{(name is null ? "" : $" ({Markup.Escape(name)})")}: {(sensor is null ? "every sensor" : Markup.Escape(sensor))},");
                 console.MarkupLine($"  {Markup.Escape(from)} to {Markup.Escape(to)}.");
             }
 
@@ -146,7 +159,12 @@ internal static class RecalibrateCommand
             }
 
             console.MarkupLine($"Job {jobId}: [bold]{view.State}[/], {view.Calibrated:N0} of {view.Total:N0} readings recalculated.");
-            return view.State == "completed" ? 0 : Refused;
+            return view.State switch
+            {
+                "completed" => 0,
+                "cancelled" => Cancelled,
+                _ => Refused,
+            };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -48,6 +48,8 @@ public static class SettingsReference
         new("RecalibrationLeaseTimeout", "00:00:30", "a producer's hold on a job lapses after this"),
         new("RecalibrationRunBudget", "00:05:00", "work per producer run before the next run resumes"),
         new("RecalibrationDrainTimeout", "00:01:00", "no progress for this long: a repair pass resends what is missing"),
+        new("CalibrationFile", "-", "YAML file of calibration parameters per sensor, applied at start and on every change"),
+        new("CalibrationFilePollInterval", "00:00:10", "how often the calibration file's content is checked"),
         new("QueryMaxRange", "366.00:00:00", "widest from-to range of a readings or rollups request"),
         new("Keys__Master", "none", "master key (x-functions-key or ?code=); required outside Development"),
         new("Keys__Function__<name>", "none", "function keys"),

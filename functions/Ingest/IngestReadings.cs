@@ -22,13 +22,13 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
     {
         if (!JsonBody.IsJson(request.ContentType))
         {
-            PipelineTelemetry.ReadingsRejected.Add(1);
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 415));
             return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
         }
 
         if (backlog.IsOverLimit)
         {
-            PipelineTelemetry.ReadingsRejected.Add(1);
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 503));
             request.HttpContext.Response.Headers.RetryAfter = "1";
             return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, $"The pipeline is {backlog.Current} readings behind (IngestMaxRawBacklog); retry shortly.");
         }
@@ -44,13 +44,13 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            PipelineTelemetry.ReadingsRejected.Add(1);
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 413));
             return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
         }
 
         if (errors.Count > 0)
         {
-            PipelineTelemetry.ReadingsRejected.Add(1);
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 400));
             LogRejected(logger, errors.Count);
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
         }
@@ -75,7 +75,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         }
         catch (PublishFailedException e)
         {
-            PipelineTelemetry.ReadingsRejected.Add(1);
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 503));
             LogBrokerUnavailable(logger, e.Failed, e.Total, e.FirstError.Reason);
             request.HttpContext.Response.Headers.RetryAfter = "5";
             return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, $"The broker did not acknowledge {e.Failed} of {e.Total} readings; retry the whole request (duplicates are harmless).");

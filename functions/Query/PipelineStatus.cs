@@ -19,6 +19,7 @@ public sealed partial class PipelineStatus(
     ReadingQueryStore queries,
     RawReadingStore raw,
     RecalibrationStore recalibrations,
+    SensorPipeline.Functions.Calibrate.CalibrationFileState calibrationFile,
     IOptions<PipelineOptions> options,
     TimeProvider time,
     ILogger<PipelineStatus> logger)
@@ -35,8 +36,10 @@ public sealed partial class PipelineStatus(
         UncalibratedReport? uncalibrated = null;
         var jobs = new List<RecalibrationItem>();
         string? databaseError = null;
+        SensorPipeline.Functions.Calibrate.CalibrationFileState.Snapshot? file = null;
         try
         {
+            file = await calibrationFile.ReadAsync(cancellationToken);
             mode = await queries.DatabaseModeAsync(cancellationToken);
             // Limit 0: only the count and the oldest receive time, no page of readings.
             uncalibrated = await raw.FindUncalibratedAsync(o.ReconcileGracePeriod, o.ReconcileLookback, 0, cancellationToken);
@@ -81,7 +84,8 @@ public sealed partial class PipelineStatus(
                 o.ReconcileGracePeriod.TotalSeconds,
                 o.ReconcileLookback.TotalSeconds),
             jobs,
-            progress.Read()));
+            progress.Read(),
+            file));
     }
 
     public sealed record StatusBody(
@@ -92,7 +96,8 @@ public sealed partial class PipelineStatus(
         string? KafkaError,
         UncalibratedItem Uncalibrated,
         IReadOnlyList<RecalibrationItem> Recalibrations,
-        ProgressReport Progress);
+        ProgressReport Progress,
+        SensorPipeline.Functions.Calibrate.CalibrationFileState.Snapshot? CalibrationFile);
 
     /// <summary>A running (publishing) or draining (waiting for its last calibrations) recalibration job.</summary>
     public sealed record RecalibrationItem(long Id, string? SensorId, string State, DateTimeOffset From, DateTimeOffset To, long Total, long Published, long Calibrated);

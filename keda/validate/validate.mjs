@@ -12,11 +12,17 @@
 //    `@kubernetes-models/keda` (ScaledObject) and `@kubernetes-models/cloudnative-pg` (Cluster).
 //    No npm package serves Strimzi models, so Kafka, KafkaNodePool and KafkaTopic get
 //    structural checks of their required fields.
+//    PrometheusRule (keda/monitoring) against `@kubernetes-models/prometheus-operator`; the
+//    recalibration Job template (keda/jobs/recalibrate.yaml) against `kubernetes-models` batch/v1.
 // 3. Cross-checks: each ScaledObject targets a Deployment of the same render; maxReplicaCount <=
 //    partitions of the topic it scales on; each Kafka trigger's topic/consumerGroup/bootstrap
 //    servers equal the ConfigMap values its Deployment's function reads; lagThreshold matches the
 //    derivation in docs/SCALING.md from host.json (when those files exist); probes, resources,
-//    securityContext and referenced ConfigMaps/Secrets.
+//    securityContext and referenced ConfigMaps/Secrets; CalibrationFile mounted from a ConfigMap
+//    folder (no subPath) with content in the file's format; every alert with severity, summary
+//    and runbook, the required alerts present; the Job runs `recalibrate` with restartPolicy
+//    OnFailure, a --name from the Job's identity, the master key, and a --url Service of the base
+//    whose Deployment serves StartRecalibration and GetRecalibration.
 //
 // Prints `ok  Kind/name` (or `FAIL Kind/name (file): reason`) per object and ends with
 // `N passed, M failed`; exits 1 on any failure.
@@ -95,6 +101,7 @@ function schemaModuleFor(apiVersion) {
   const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
   if (group === "keda.sh") return `@kubernetes-models/keda/keda.sh/${version}`;
   if (group === "postgresql.cnpg.io") return `@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/${version}`;
+  if (group === "monitoring.coreos.com") return `@kubernetes-models/prometheus-operator/monitoring.coreos.com/${version}`;
   if (group === "") return `kubernetes-models/${version}`;
   if (group.endsWith(".k8s.io") || ["apps", "batch", "autoscaling", "policy"].includes(group)) {
     return `kubernetes-models/${group}/${version}`;
@@ -412,6 +419,7 @@ function checkDeployment(obj, render, ctx) {
     if (c.livenessProbe?.httpGet?.path !== "/health/live" || !probePortOk(c.livenessProbe)) problems.push(`container ${c.name}: livenessProbe must GET /health/live on ${APP_PORT}`);
     if (c.readinessProbe?.httpGet?.path !== "/health/ready" || !probePortOk(c.readinessProbe)) problems.push(`container ${c.name}: readinessProbe must GET /health/ready on ${APP_PORT}`);
   }
+  problems.push(...checkCalibrationFileMount(obj, render));
   if (isApp) {
     if (!((pod.terminationGracePeriodSeconds ?? 30) >= 60)) problems.push("terminationGracePeriodSeconds must be >= 60 so a batch can finish");
     const fns = enabledFunctions(obj);
@@ -628,6 +636,110 @@ function checkSecret(obj, _render, ctx) {
   return problems;
 }
 
+
+// CalibrationFile: the file must come from a ConfigMap of the render, mounted as a
+// folder (a subPath mount never sees ConfigMap updates), and its content must be the file format.
+function checkCalibrationFileMount(obj, render) {
+  const problems = [];
+  const pod = podSpecOf(obj) ?? {};
+  for (const c of pod.containers ?? []) {
+    const file = (c.env ?? []).find((e) => e.name === "CalibrationFile")?.value;
+    if (file === undefined) continue;
+    const mount = (c.volumeMounts ?? []).find((m) => file.startsWith(m.mountPath.replace(/\/?$/, "/")));
+    if (!mount) { problems.push(`container ${c.name}: CalibrationFile ${file} is under no volumeMount`); continue; }
+    if (mount.subPath) problems.push(`container ${c.name}: CalibrationFile's mount uses subPath, which never sees ConfigMap updates`);
+    const volume = (pod.volumes ?? []).find((v) => v.name === mount.name);
+    const cmName = volume?.configMap?.name;
+    if (!cmName) { problems.push(`container ${c.name}: CalibrationFile's volume ${mount.name} is not a ConfigMap`); continue; }
+    const data = configMapData(render, cmName, obj.metadata.namespace);
+    const key = file.slice(mount.mountPath.replace(/\/?$/, "/").length);
+    if (!data) { problems.push(`CalibrationFile ConfigMap ${cmName} is not in this render`); continue; }
+    if (!(key in data)) { problems.push(`CalibrationFile ConfigMap ${cmName} has no key ${key}`); continue; }
+    let doc;
+    try { doc = parse(data[key]); } catch (e) { problems.push(`CalibrationFile ${cmName}/${key} is not YAML: ${e.message}`); continue; }
+    const sensors = doc?.sensors;
+    if (doc === null || typeof doc !== "object" || Object.keys(doc).some((k) => k !== "sensors") || (sensors !== null && typeof sensors !== "object")) {
+      problems.push(`CalibrationFile ${cmName}/${key} must be 'sensors:' mapping sensor ids to { gain, offset, validFrom }`);
+      continue;
+    }
+    for (const [id, e] of Object.entries(sensors ?? {})) {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) problems.push(`CalibrationFile: sensor id '${id}' is invalid`);
+      if (typeof e?.gain !== "number" || e.gain === 0 || typeof e?.offset !== "number") problems.push(`CalibrationFile: ${id} needs a number gain (not 0) and offset`);
+      if (Object.keys(e ?? {}).some((k) => !["gain", "offset", "validFrom"].includes(k))) problems.push(`CalibrationFile: ${id} has a field other than gain, offset, validFrom`);
+    }
+  }
+  return problems;
+}
+
+// Alerts (keda/monitoring): each rule an alert with severity and a runbook line; the alerts the
+// operators page on are all there. AlertRuleMetricsTests checks the metric names against the app.
+const REQUIRED_ALERTS = [
+  "SensorPipelineUncalibratedReadings", "SensorPipelineOldestUncalibratedAge", "SensorPipelineConsumerLagGrowing",
+  "SensorPipelineDeadLetters", "SensorPipelineIngestRefusals", "SensorPipelineFunctionStalled", "SensorPipelineTimerStalled",
+];
+function checkPrometheusRule(obj) {
+  const problems = [];
+  const rules = (obj.spec?.groups ?? []).flatMap((g) => g.rules ?? []);
+  const names = new Set();
+  for (const r of rules) {
+    if (!r.alert) { problems.push("a rule without 'alert' (recording rules belong elsewhere)"); continue; }
+    if (names.has(r.alert)) problems.push(`alert ${r.alert} is defined twice`);
+    names.add(r.alert);
+    if (!String(r.annotations?.runbook ?? "").trim()) problems.push(`alert ${r.alert} has no runbook annotation`);
+    if (!String(r.annotations?.summary ?? "").trim()) problems.push(`alert ${r.alert} has no summary annotation`);
+    if (!["warning", "critical"].includes(r.labels?.severity)) problems.push(`alert ${r.alert}: severity must be warning or critical`);
+    const expr = String(r.expr ?? "");
+    if ((expr.match(/\(/g) ?? []).length !== (expr.match(/\)/g) ?? []).length) problems.push(`alert ${r.alert}: unbalanced parentheses in expr`);
+    if (!/\b(sensorpipeline|functions|messaging)_[a-z0-9_]+/.test(expr)) problems.push(`alert ${r.alert}: expr uses no SensorPipeline metric`);
+  }
+  for (const a of REQUIRED_ALERTS) if (!names.has(a)) problems.push(`alert ${a} is missing`);
+  return problems;
+}
+
+// The recalibration Job template (keda/jobs): runs the image's `recalibrate` against a Service of
+// the base render that serves StartRecalibration and GetRecalibration, with the master key,
+// restartPolicy OnFailure, and a --name from the Job's own identity so that a restart resumes.
+function checkJob(obj, render, ctx) {
+  const problems = [];
+  const pod = podSpecOf(obj) ?? {};
+  if (pod.restartPolicy !== "OnFailure") problems.push("restartPolicy must be OnFailure (a restart follows the same job)");
+  if (pod.securityContext?.runAsNonRoot !== true) problems.push("pod securityContext.runAsNonRoot is not true");
+  if (!(obj.spec?.backoffLimit >= 1)) problems.push("backoffLimit must be >= 1");
+  const c = (pod.containers ?? [])[0];
+  if (!c || (pod.containers ?? []).length !== 1) return [...problems, "exactly one container expected"];
+  if (!splitImage(c.image).name.endsWith(APP_IMAGE)) problems.push(`image ${c.image} is not the app's image`);
+  const args = c.args ?? [];
+  if (args[0] !== "recalibrate") problems.push("args must start with the recalibrate command");
+  const arg = (name) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  for (const a of ["--url", "--from", "--to", "--name"]) if (arg(a) === undefined) problems.push(`${a} is required`);
+  for (const a of ["--from", "--to"]) if (arg(a) !== undefined && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(arg(a))) problems.push(`${a} must be ISO-8601 with an offset`);
+  if (arg("--from") && arg("--to") && Date.parse(arg("--from")) >= Date.parse(arg("--to"))) problems.push("--from must be before --to");
+  const env = new Map((c.env ?? []).map((e) => [e.name, e]));
+  const name = arg("--name") ?? "";
+  for (const v of name.matchAll(/\$\((\w+)\)/g)) {
+    const path = env.get(v[1])?.valueFrom?.fieldRef?.fieldPath ?? "";
+    if (!/^metadata\.labels\['batch\.kubernetes\.io\/(job-name|controller-uid)'\]$/.test(path)) problems.push(`--name uses $(${v[1]}), which is not the Job's name or uid label (fieldRef)`);
+  }
+  if (!/\$\(\w+\)/.test(name)) problems.push("--name must come from the Job's identity ($(JOB_NAME), $(JOB_UID)), so every restart of its pod passes the same");
+  const key = env.get("Keys__Master")?.valueFrom?.secretKeyRef;
+  if (!key || !ctx.secrets.get(key.name)?.has(key.key)) problems.push("Keys__Master must come from a Secret key of secret.example.yaml");
+  const url = arg("--url");
+  if (url) {
+    const m = /^http:\/\/([a-z0-9-]+)(?:\.([a-z0-9-]+)(?:\.svc(?:\.cluster\.local)?)?)?(?::(\d+))?\/?$/.exec(url);
+    const svc = m && findObject(render, "Service", m[1], m[2] ?? obj.metadata.namespace);
+    if (!svc) problems.push(`--url ${url} is not a Service of the base render`);
+    else {
+      const port = Number(m[3] ?? 80);
+      if (!(svc.spec.ports ?? []).some((p) => p.port === port)) problems.push(`--url port ${port} is not a port of Service ${svc.metadata.name}`);
+      const target = render.find(({ obj: o }) => o.kind === "Deployment" && o.metadata.namespace === svc.metadata.namespace &&
+        Object.entries(svc.spec.selector ?? {}).every(([k, v]) => o.spec?.template?.metadata?.labels?.[k] === v));
+      const fns = target ? enabledFunctions(target.obj).map((f) => f.name) : [];
+      for (const f of ["StartRecalibration", "GetRecalibration"]) if (!fns.includes(f)) problems.push(`Service ${svc.metadata.name}'s Deployment does not enable ${f}`);
+    }
+  }
+  return problems;
+}
+
 const CHECKS = {
   Deployment: checkDeployment,
   StatefulSet: checkStatefulSet,
@@ -640,12 +752,14 @@ const CHECKS = {
   Cluster: checkCluster,
   Namespace: checkNamespace,
   Secret: checkSecret,
+  PrometheusRule: checkPrometheusRule,
+  Job: checkJob,
 };
 const STRUCTURAL_ONLY = new Set(["Kafka", "KafkaNodePool", "KafkaTopic"]);
 
 // ---------------------------------------------------------------------------------------------
 
-async function validateObjects(title, items, ctx, tally) {
+async function validateObjects(title, items, ctx, tally, render = items) {
   console.log(`# ${title}`);
   const seen = new Set();
   for (const { obj, source } of items) {
@@ -662,7 +776,7 @@ async function validateObjects(title, items, ctx, tally) {
         const result = await schemaValidate(obj);
         if (!result.validated && !STRUCTURAL_ONLY.has(obj.kind)) problems.push(`no schema model for ${obj.apiVersion} ${obj.kind}`);
         const check = CHECKS[obj.kind];
-        if (check) problems.push(...check(obj, items, ctx));
+        if (check) problems.push(...check(obj, render, ctx));
       }
     } catch (e) {
       problems.push(e.message);
@@ -755,6 +869,28 @@ async function main() {
     renderErrors++;
   }
   await validateObjects("keda/base/secret.example.yaml (template, applied by hand)", secretItems, ctx, tally);
+
+  // Alerts: their own kustomization (the PrometheusRule CRD is not on every cluster).
+  try {
+    const items = kustomize(["monitoring"]);
+    await validateObjects("keda/monitoring (kubectl kustomize keda/monitoring)", items, ctx, tally);
+    if (!items.some(({ obj }) => obj.kind === "PrometheusRule")) { console.log("FAIL render keda/monitoring: no PrometheusRule"); renderErrors++; }
+  } catch (e) {
+    console.log(`FAIL render keda/monitoring (${kubectl}): ${e.message}`);
+    renderErrors++;
+  }
+
+  // The recalibration Job template, checked against the base render it runs beside.
+  try {
+    const jobItems = loadYamlDocuments(path.join(kedaDir, "jobs", "recalibrate.yaml"));
+    const base = kustomize(["base"]);
+    const jobs = jobItems.filter(({ obj }) => obj.kind === "Job");
+    if (jobs.length !== 1) { console.log("FAIL keda/jobs/recalibrate.yaml: exactly one Job expected"); renderErrors++; }
+    await validateObjects("keda/jobs/recalibrate.yaml (template, applied by hand)", jobItems.map((i) => ({ ...i, render: base })), ctx, tally, base);
+  } catch (e) {
+    console.log(`FAIL keda/jobs/recalibrate.yaml: ${e.message}`);
+    renderErrors++;
+  }
 
   const failed = tally.failed + renderErrors;
   console.log(`${tally.passed} passed, ${failed} failed`);

@@ -31,6 +31,49 @@ public sealed class RecalibrationStore(NpgsqlDataSource dataSource)
         return Read(reader);
     }
 
+    /// <summary>
+    /// Creates a job under the caller's <paramref name="requestId"/>, or finds the one created
+    /// earlier under it (Created false): a retried request (a Kubernetes Job's pod restarted under
+    /// <c>restartPolicy: OnFailure</c>) follows the same job instead of starting a second one.
+    /// </summary>
+    public async Task<(RecalibrationJob Job, bool Created)> CreateOrFindAsync(string requestId, string? sensorId, DateTimeOffset from, DateTimeOffset to, string reason, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        // Twice at most: a concurrent insert under the same id that committed after this
+        // statement's snapshot is neither inserted nor seen by the first attempt.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var command = dataSource.CreateCommand($"""
+                with inserted as (
+                    insert into recalibration_job (sensor_id, from_time, to_time, reason, calibration_version, total, request_id)
+                    select $1, $2, $3, $4, null, count(*), $5
+                      from raw_data
+                     where ($1::text is null or sensor_id = $1) and recorded_at >= $2 and recorded_at < $3
+                    on conflict (request_id) where request_id is not null do nothing
+                    returning {Columns}, true as created)
+                select * from inserted
+                union all
+                select {Columns}, false from recalibration_job
+                 where request_id = $5 and not exists (select 1 from inserted)
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)sensorId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter { Value = to.UtcDateTime });
+            command.Parameters.Add(new NpgsqlParameter { Value = reason });
+            command.Parameters.Add(new NpgsqlParameter { Value = requestId });
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return (Read(reader), reader.GetBoolean(14));
+            }
+
+            if (attempt > 0)
+            {
+                throw new InvalidOperationException($"Recalibration request {requestId} was neither created nor found.");
+            }
+        }
+    }
+
     public async Task<RecalibrationJob?> GetAsync(long id, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"select {Columns} from recalibration_job where id = $1");

@@ -30,7 +30,9 @@ public sealed class CalibrationAdminFunctionTests(TestServers servers) : IAsyncL
     public async Task DisposeAsync() => await _db.DisposeAsync();
 
     private CalibrationAdmin Function() =>
-        new(new CalibrationStore(_db), new RecalibrationStore(_db), Options.Create(new PipelineOptions()), TimeProvider.System);
+        new(new CalibrationStore(_db), new RecalibrationStore(_db),
+            new CalibrationChanges(new CalibrationStore(_db), new RecalibrationStore(_db), Options.Create(new PipelineOptions()), TimeProvider.System),
+            new CalibrationFileState(_db), TimeProvider.System);
 
     private static HttpRequest Request(string? json = null, string contentType = "application/json")
     {
@@ -92,5 +94,54 @@ public sealed class CalibrationAdminFunctionTests(TestServers servers) : IAsyncL
         var (status, _) = await ExecuteAsync(await Function().PutAsync(put, "unit-fn-2", CancellationToken.None), put);
 
         Assert.Equal(StatusCodes.Status415UnsupportedMediaType, status);
+    }
+
+    [Fact]
+    public async Task PutCalibration_for_a_sensor_the_calibration_file_manages_is_stored_and_says_the_file_wins()
+    {
+        await new CalibrationFileState(_db).RecordAppliedAsync("/etc/calibration/calibration.yaml", "abc", ["unit-fn-managed"], 1, CancellationToken.None);
+
+        var managed = Request("""{"gain": 1.5, "offset": 0, "validFrom": "2026-01-01T00:00:00Z"}""");
+        var (status, body) = await ExecuteAsync(await Function().PutAsync(managed, "unit-fn-managed", CancellationToken.None), managed);
+        Assert.Equal(StatusCodes.Status201Created, status);
+        Assert.Equal(1, body.GetProperty("version").GetProperty("version").GetInt32());
+        var by = body.GetProperty("managedBy");
+        Assert.Equal("/etc/calibration/calibration.yaml", by.GetProperty("calibrationFile").GetString());
+        Assert.Contains("managed by the calibration file", by.GetProperty("message").GetString(), StringComparison.Ordinal);
+
+        var other = Request("""{"gain": 1.5, "offset": 0, "validFrom": "2026-01-01T00:00:00Z"}""");
+        var (_, otherBody) = await ExecuteAsync(await Function().PutAsync(other, "unit-fn-unmanaged", CancellationToken.None), other);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, otherBody.GetProperty("managedBy").ValueKind);
+    }
+
+    [Fact]
+    public async Task StartRecalibration_with_the_same_requestId_finds_the_job_it_started()
+    {
+        const string body = """{"sensorId": "unit-fn-req", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "requestId": "recalibrate-jan-0a1b2c3d"}""";
+        var first = Request(body);
+        var (firstStatus, firstJob) = await ExecuteAsync(await Function().StartAsync(first, CancellationToken.None), first);
+        Assert.Equal(StatusCodes.Status202Accepted, firstStatus);
+
+        var again = Request(body);
+        var (againStatus, againJob) = await ExecuteAsync(await Function().StartAsync(again, CancellationToken.None), again);
+        Assert.Equal(StatusCodes.Status200OK, againStatus);
+        Assert.Equal(firstJob.GetProperty("id").GetInt64(), againJob.GetProperty("id").GetInt64());
+
+        var otherRange = Request(body.Replace("2026-02-01", "2026-03-01", StringComparison.Ordinal));
+        var (conflict, problem) = await ExecuteAsync(await Function().StartAsync(otherRange, CancellationToken.None), otherRange);
+        Assert.Equal(StatusCodes.Status409Conflict, conflict);
+        Assert.Contains("requestId", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        var withoutId = Request("""{"sensorId": "unit-fn-req", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"}""");
+        var (newStatus, newJob) = await ExecuteAsync(await Function().StartAsync(withoutId, CancellationToken.None), withoutId);
+        Assert.Equal(StatusCodes.Status202Accepted, newStatus);
+        Assert.NotEqual(firstJob.GetProperty("id").GetInt64(), newJob.GetProperty("id").GetInt64());
+
+        await using var count = _db.CreateCommand("select count(*) from recalibration_job where sensor_id = 'unit-fn-req'");
+        Assert.Equal(2L, await count.ExecuteScalarAsync());
+
+        var bad = Request("""{"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "requestId": "not ok!"}""");
+        var (badStatus, _) = await ExecuteAsync(await Function().StartAsync(bad, CancellationToken.None), bad);
+        Assert.Equal(StatusCodes.Status400BadRequest, badStatus);
     }
 }

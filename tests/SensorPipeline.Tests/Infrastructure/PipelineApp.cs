@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using SensorPipeline.Functions.Hosting;
 
@@ -55,10 +56,18 @@ public sealed class PipelineApp : IAsyncDisposable
         return settings;
     }
 
-    public static async Task<PipelineApp> StartAsync(IDictionary<string, string?> settings)
+    public static Task<PipelineApp> StartAsync(IDictionary<string, string?> settings) => StartAsync(settings, null);
+
+    /// <summary>Starts the app; with <paramref name="logs"/>, every log line it writes is kept there too.</summary>
+    public static async Task<PipelineApp> StartAsync(IDictionary<string, string?> settings, TestLogs? logs)
     {
         var builder = SensorPipelineApp.CreateBuilder([], "Development", localSettingsPath: null);
         builder.Configuration.AddInMemoryCollection(settings);
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = SensorPipelineApp.Build(builder);
         await app.MigrateAsync(CancellationToken.None);
