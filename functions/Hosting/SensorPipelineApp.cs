@@ -124,6 +124,7 @@ public static class SensorPipelineApp
         services.AddSingleton<PipelineProgress>();
         services.AddHealthChecks().AddCheck<ProgressHealthCheck>("progress", tags: ["ready"]);
         services.AddReadApi();
+        SensorPipeline.Functions.Devices.DeviceExtensions.AddDevices(services);
 
         // service.name on every metric and trace (Prometheus target_info): OTEL_SERVICE_NAME, or "sensorpipeline".
         var otel = services.AddOpenTelemetry()

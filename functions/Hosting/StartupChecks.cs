@@ -48,6 +48,11 @@ public static partial class StartupChecks
             standIns["KafkaBrokerList"] = "embedded:9092";
         }
 
+        if (string.IsNullOrWhiteSpace(builder.Configuration["DeviceCaDirectory"]))
+        {
+            standIns["DeviceCaDirectory"] = "embedded";
+        }
+
         builder.Configuration.AddInMemoryCollection(standIns);
         try
         {

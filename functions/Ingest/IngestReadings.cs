@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Domain.Devices;
+using SensorPipeline.Functions.Devices;
 using SensorPipeline.Functions.Http;
+using SensorPipeline.Functions.Runtime.Http;
 using SensorPipeline.Functions.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Ingest;
@@ -14,14 +17,27 @@ namespace SensorPipeline.Functions.Ingest;
 /// <c>POST /api/readings</c>: one reading or an array of them. All or nothing: any invalid reading
 /// rejects the request (400, every problem listed); otherwise every reading is produced to
 /// <c>temperature.raw</c> and the answer is 202 only once the broker acknowledged all of them.
+/// Two doors (issue 14): a function key (services), or a device's signature (<see cref="SignedRequests"/>:
+/// the device then writes only its own sensors). The function is declared Anonymous so that a
+/// signed request reaches it without a key; it checks "a key or a valid signature" itself, and an
+/// unsigned request without a valid key is refused before its body is read.
 /// </summary>
-public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog backlog, IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
+public sealed partial class IngestReadings(
+    KafkaPublisher publisher, RawBacklog backlog, FunctionKeyValidator keys, SignedRequests signatures, DeviceRegistry devices,
+    IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
 {
     [Function(nameof(IngestReadings))]
     public async Task<IResult> RunAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "readings")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "readings")] HttpRequest request,
         CancellationToken cancellationToken)
     {
+        var signed = SignedRequests.IsSigned(request);
+        if (!signed && !keys.IsAuthorized(request, AuthorizationLevel.Function))
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1);
+            return Problems.Message(StatusCodes.Status401Unauthorized, null, "A valid key is required (x-functions-key header or code query parameter), or a device signature (x-device-id, x-timestamp, x-signature).");
+        }
+
         if (!IsJson(request.ContentType))
         {
             PipelineTelemetry.ReadingsRejected.Add(1);
@@ -38,6 +54,7 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         var o = options.Value;
         IReadOnlyList<RawReadingMessage> readings;
         IReadOnlyList<ReadingError> errors;
+        string? deviceId = null;
         // The body goes into a pooled buffer: the parser copies out what it keeps.
         var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is > 0 and <= 4 * 1024 * 1024 ? (int)request.ContentLength + 1 : 16 * 1024);
         try
@@ -62,6 +79,19 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
                 length += read;
             }
 
+            if (signed)
+            {
+                var check = await signatures.VerifyAsync(request, buffer.AsMemory(0, length), cancellationToken);
+                if (!check.IsValid)
+                {
+                    PipelineTelemetry.ReadingsRejected.Add(1);
+                    LogSignatureRefused(logger, check.Problem!);
+                    return Problems.Message(StatusCodes.Status401Unauthorized, null, check.Problem!);
+                }
+
+                deviceId = check.DeviceId;
+            }
+
             var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
             (readings, errors) = ReadingRequestParser.Parse(buffer.AsMemory(0, length), limits, time.GetUtcNow());
         }
@@ -80,6 +110,17 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
             PipelineTelemetry.ReadingsRejected.Add(1);
             LogRejected(logger, errors.Count);
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
+        }
+
+        if (deviceId is not null)
+        {
+            var foreign = readings.Select((r, i) => (r, i)).Where(x => !DeviceRules.MayWrite(deviceId, x.r.SensorId))
+                .Select(x => new ReadingError(x.i, "sensorId", $"Device {deviceId} writes only the sensor '{deviceId}' or sensors named '{deviceId}:...'.")).ToList();
+            if (foreign.Count > 0)
+            {
+                PipelineTelemetry.ReadingsRejected.Add(1);
+                return Problems.Of(StatusCodes.Status403Forbidden, foreign);
+            }
         }
 
         // The request's trace travels with every reading (W3C traceparent header) when the app
@@ -109,6 +150,11 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         }
 
         PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
+        if (deviceId is not null)
+        {
+            await devices.RecordSeenAsync(deviceId, readings.Select(r => r.SensorId), cancellationToken);
+        }
+
         return Results.Json(new AcceptedBody(readings.Count), statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -121,6 +167,9 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Rejected a request with {Count} problem(s)")]
     private static partial void LogRejected(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Refused a signed request: {Problem}")]
+    private static partial void LogSignatureRefused(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Broker did not acknowledge {Failed} of {Total} readings ({Reason}); answered 503")]
     private static partial void LogBrokerUnavailable(ILogger logger, int failed, int total, string reason);

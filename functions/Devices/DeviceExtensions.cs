@@ -1,0 +1,32 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Runtime.Http;
+
+namespace SensorPipeline.Functions.Devices;
+
+public static class DeviceExtensions
+{
+    /// <summary>
+    /// The device doors: the registry, the device CA (loaded or created in <c>DeviceCaDirectory</c>),
+    /// signed HTTP, and the MQTT endpoint.
+    /// </summary>
+    public static IServiceCollection AddDevices(this IServiceCollection services)
+    {
+        services.AddOptions<DeviceOptions>()
+            .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
+            .ValidateDataAnnotations()
+            .Validate(o => !string.IsNullOrWhiteSpace(o.DeviceCaDirectory), "DeviceCaDirectory (the device CA's folder) is required; start sets one for local runs.")
+            .ValidateOnStart();
+        services.AddSingleton<DeviceStore>();
+        services.AddSingleton<DeviceRegistry>();
+        services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory!));
+        services.AddSingleton<SignedRequests>();
+        services.AddSingleton<MqttEndpoint>();
+        // IngestReadings checks "a function key or a device signature" itself; under the official
+        // host (which registers no validator of ours) the keys are the Keys__ settings too.
+        services.AddOptions<FunctionKeysOptions>().BindConfiguration(FunctionKeysOptions.SectionName);
+        services.TryAddSingleton(sp => new FunctionKeyValidator(sp.GetRequiredService<IOptions<FunctionKeysOptions>>().Value));
+        return services;
+    }
+}
