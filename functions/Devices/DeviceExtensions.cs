@@ -23,6 +23,7 @@ public static class DeviceExtensions
         services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory!));
         services.AddSingleton<SignedRequests>();
         services.AddSingleton<MqttEndpoint>();
+        services.AddSingleton<SensorPipeline.Functions.Mqtt.MqttReadingsIngest>();
         // IngestReadings checks "a function key or a device signature" itself; under the official
         // host (which registers no validator of ours) the keys are the Keys__ settings too.
         services.AddOptions<FunctionKeysOptions>().BindConfiguration(FunctionKeysOptions.SectionName);

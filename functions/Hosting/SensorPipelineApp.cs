@@ -56,6 +56,9 @@ public static class SensorPipelineApp
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddFunctionsRuntime(typeof(SensorPipelineApp).Assembly);
         builder.AddSensorPipeline();
+        // The embedded MQTT broker runs under our host only (the official host runs no listeners of ours).
+        builder.Services.AddSingleton<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>());
         var app = builder.Build();
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
