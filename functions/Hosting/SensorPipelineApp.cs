@@ -59,6 +59,8 @@ public static class SensorPipelineApp
         // The embedded MQTT broker runs under our host only (the official host runs no listeners of ours).
         builder.Services.AddSingleton<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>());
+        builder.Services.AddSingleton<SensorPipeline.Functions.Mqtt.MqttBridge>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.MqttBridge>());
         var app = builder.Build();
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));

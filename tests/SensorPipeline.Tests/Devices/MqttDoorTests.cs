@@ -28,13 +28,13 @@ public sealed class MqttDoorTests(TestServers servers) : IAsyncLifetime
 
     private static readonly DateTimeOffset At = new(2026, 11, 21, 8, 0, 0, TimeSpan.Zero);
 
-    private static X509Certificate2 ClientCertificate(string certificatePem, string privateKeyPem)
+    internal static X509Certificate2 ClientCertificate(string certificatePem, string privateKeyPem)
     {
         using var ephemeral = X509Certificate2.CreateFromPem(certificatePem, privateKeyPem);
         return X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
     }
 
-    private static MqttClientOptions Options(EnrolledDevice device, X509Certificate2? certificate, string? clientId = null)
+    internal static MqttClientOptions Options(EnrolledDevice device, X509Certificate2? certificate, string? clientId = null)
     {
         var ca = X509Certificate2.CreateFromPem(device.CaCertificatePem);
         return new MqttClientOptionsBuilder()
@@ -63,7 +63,7 @@ public sealed class MqttDoorTests(TestServers servers) : IAsyncLifetime
             .Build();
     }
 
-    private static async Task<IMqttClient> ConnectAsync(EnrolledDevice device)
+    internal static async Task<IMqttClient> ConnectAsync(EnrolledDevice device)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         var result = await client.ConnectAsync(Options(device, ClientCertificate(device.CertificatePem, device.PrivateKeyPem)));
@@ -71,7 +71,7 @@ public sealed class MqttDoorTests(TestServers servers) : IAsyncLifetime
         return client;
     }
 
-    private static Task<MqttClientPublishResult> PublishAsync(IMqttClient client, string topic, string payload) =>
+    internal static Task<MqttClientPublishResult> PublishAsync(IMqttClient client, string topic, string payload) =>
         client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(Encoding.UTF8.GetBytes(payload))
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
 
@@ -107,7 +107,7 @@ public sealed class MqttDoorTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(2, await _app.ScalarAsync("select count(*) from device_sensor where device_id = 'ctl-1'"));
     }
 
-    private static async Task<string> TryConnectAsync(IMqttClient client, MqttClientOptions options)
+    internal static async Task<string> TryConnectAsync(IMqttClient client, MqttClientOptions options)
     {
         try
         {
