@@ -13,7 +13,7 @@ namespace SensorPipeline.Functions.Devices;
 /// …/credentials</c> revokes them (both doors close; an open MQTT session is dropped).
 /// </summary>
 public sealed partial class DeviceAdmin(
-    DeviceStore store, DeviceAuthority authority, DeviceRegistry registry, MqttEndpoint mqtt, IOptions<DeviceOptions> options, ILogger<DeviceAdmin> logger)
+    DeviceStore store, IServiceProvider services, DeviceRegistry registry, MqttEndpoint mqtt, IOptions<DeviceOptions> options, ILogger<DeviceAdmin> logger)
 {
     [Function("EnrolDevice")]
     public async Task<IResult> EnrolAsync(
@@ -65,6 +65,12 @@ public sealed partial class DeviceAdmin(
             return Problems.Message(StatusCodes.Status400BadRequest, "displayName", "At most 200 characters.");
         }
 
+        if (!options.Value.DoorsEnabled)
+        {
+            return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, "Enrolment is off on this instance: DeviceCaDirectory (the device CA's folder) is not set.");
+        }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
         if (await store.BeginEnrolmentAsync(deviceId!, displayName, cancellationToken) is not { } device)
         {
             return Problems.Message(StatusCodes.Status409Conflict, "deviceId",

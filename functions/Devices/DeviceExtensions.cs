@@ -16,11 +16,13 @@ public static class DeviceExtensions
         services.AddOptions<DeviceOptions>()
             .Configure<IConfiguration>((options, configuration) => configuration.Bind(options))
             .ValidateDataAnnotations()
-            .Validate(o => !string.IsNullOrWhiteSpace(o.DeviceCaDirectory), "DeviceCaDirectory (the device CA's folder) is required; start sets one for local runs.")
             .ValidateOnStart();
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceRegistry>();
-        services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory!));
+        // Resolved only where the device doors are on (DeviceCaDirectory set; see DeviceOptions.DoorsEnabled).
+        services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(
+            sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory
+            ?? throw new InvalidOperationException("The device doors are off: DeviceCaDirectory is not set.")));
         services.AddSingleton<SignedRequests>();
         services.AddSingleton<MqttEndpoint>();
         services.AddSingleton<SensorPipeline.Functions.Mqtt.MqttReadingsIngest>();

@@ -12,6 +12,12 @@ public sealed class DeviceOptions
     [ConfigurationKeyName("DeviceCaDirectory")]
     public string? DeviceCaDirectory { get; set; }
 
+    /// <summary>
+    /// Enrolment, signed HTTP and MQTT need the device CA: without <c>DeviceCaDirectory</c> (outside
+    /// Development, where <c>start</c> makes a throwaway one) they are off and say so.
+    /// </summary>
+    public bool DoorsEnabled => !string.IsNullOrWhiteSpace(DeviceCaDirectory);
+
     /// <summary>An external MQTT broker (host:port); unset runs the embedded one.</summary>
     [ConfigurationKeyName("MqttBroker")]
     public string? MqttBroker { get; set; }

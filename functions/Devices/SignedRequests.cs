@@ -18,7 +18,7 @@ public readonly record struct SignatureCheck(string? DeviceId, string? Problem)
 /// <c>"{timestamp}\n{body}"</c> keyed with the device's secret (its UTF-8 bytes). The secret is
 /// derived, never stored; the comparison is constant-time.
 /// </summary>
-public sealed class SignedRequests(DeviceAuthority authority, DeviceRegistry registry, IOptions<DeviceOptions> options, TimeProvider time)
+public sealed class SignedRequests(IServiceProvider services, DeviceRegistry registry, IOptions<DeviceOptions> options, TimeProvider time)
 {
     public const string DeviceIdHeader = "x-device-id";
     public const string TimestampHeader = "x-timestamp";
@@ -49,6 +49,12 @@ public sealed class SignedRequests(DeviceAuthority authority, DeviceRegistry reg
             return new(null, "A signed request needs x-device-id, x-timestamp and x-signature.");
         }
 
+        if (!options.Value.DoorsEnabled)
+        {
+            return new(null, "Signed requests are off on this instance (DeviceCaDirectory is not set).");
+        }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
         if (!long.TryParse(timestampText, NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
         {
             return new(null, "x-timestamp must be Unix seconds.");

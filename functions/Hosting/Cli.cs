@@ -130,7 +130,7 @@ public static class Cli
         EmbeddedStack embedded;
         try
         {
-            embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
+            embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken, builder.Environment.IsDevelopment());
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or Confluent.Kafka.KafkaException)
         {
@@ -182,10 +182,13 @@ public static class Cli
 
             Console.WriteLine($"  Kafka       {configuration["KafkaBrokerList"]}  [{(embedded.Kafka is null ? "configured" : "MOCK cluster, in memory, development only")}; group protocol {configuration["KafkaGroupProtocol"] ?? "classic"}]");
             Console.WriteLine($"  Keys        {(keys.AllowAnonymous ? "NONE REQUIRED: local development only (set Keys__Master to require keys)" : "required (x-functions-key or ?code=)")}");
-            Devices.DeviceAuthority deviceCa;
+            Devices.DeviceAuthority? deviceCa = null;
             try
             {
-                deviceCa = app.Services.GetRequiredService<Devices.DeviceAuthority>();
+                if (!string.IsNullOrWhiteSpace(configuration["DeviceCaDirectory"]))
+                {
+                    deviceCa = app.Services.GetRequiredService<Devices.DeviceAuthority>();
+                }
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
             {
@@ -195,10 +198,17 @@ public static class Cli
 
             var broker = app.Services.GetRequiredService<Mqtt.EmbeddedMqttBroker>();
             var mqtt = app.Services.GetRequiredService<Devices.MqttEndpoint>();
-            Console.WriteLine(broker.Enabled
-                ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker: TLS, client certificate from the device CA, devices/<id>/readings]"
-                : $"  MQTT        {configuration["MqttBroker"]}  [configured broker]");
-            Console.WriteLine($"  Device CA   {deviceCa.Directory}  [{(deviceCa.Created ? "created now" : "loaded")}{(embedded.ThrowawayDeviceCa is null ? "" : "; throwaway: --data-dir keeps it")}]  enrol: POST /api/devices");
+            if (deviceCa is null)
+            {
+                Console.WriteLine("  Devices     OFF: DeviceCaDirectory is not set (no enrolment, signed HTTP or MQTT door)");
+            }
+            else
+            {
+                Console.WriteLine(broker.Enabled
+                    ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker: TLS, client certificate from the device CA, devices/<id>/readings]"
+                    : $"  MQTT        {configuration["MqttBroker"]}  [configured broker; bridge $share/{configuration["MqttBridgeGroup"] ?? "sensorpipeline"}/devices/+/readings]");
+                Console.WriteLine($"  Device CA   {deviceCa.Directory}  [{(deviceCa.Created ? "created now" : "loaded")}{(embedded.ThrowawayDeviceCa is null ? "" : "; throwaway: --data-dir keeps it")}]  enrol: POST /api/devices");
+            }
             Console.WriteLine("  Functions");
             var routePrefix = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FunctionsHostOptions>>().Value.Http.RoutePrefix;
             foreach (var line in FunctionListing.Lines(catalog, app.Services.GetRequiredService<SettingResolver>(), routePrefix, $"http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}"))

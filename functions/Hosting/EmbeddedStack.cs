@@ -18,7 +18,7 @@ public sealed class EmbeddedStack : IAsyncDisposable
     /// <summary>Settings that point the app at what was started.</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
-    public static async Task<EmbeddedStack> StartMissingAsync(IConfiguration configuration, TextWriter output, string? dataDirectory, CancellationToken cancellationToken)
+    public static async Task<EmbeddedStack> StartMissingAsync(IConfiguration configuration, TextWriter output, string? dataDirectory, CancellationToken cancellationToken, bool development = true)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(output);
@@ -63,8 +63,10 @@ public sealed class EmbeddedStack : IAsyncDisposable
                 {
                     stack.Settings["DeviceCaDirectory"] = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar))!, "device-ca");
                 }
-                else
+                else if (development)
                 {
+                    // Outside Development the device doors stay off rather than trust a CA that
+                    // dies with the process (and differs per replica).
                     stack.ThrowawayDeviceCa = Path.Combine(Path.GetTempPath(), "sensorpipeline-device-ca-" + Guid.NewGuid().ToString("N")[..8]);
                     stack.Settings["DeviceCaDirectory"] = stack.ThrowawayDeviceCa;
                 }

@@ -50,7 +50,7 @@ public static class SettingsReference
         new("RecalibrationRunBudget", "00:05:00", "work per producer run before the next run resumes"),
         new("RecalibrationDrainTimeout", "00:01:00", "no progress for this long: a repair pass resends what is missing"),
         new("QueryMaxRange", "366.00:00:00", "widest from-to range of a readings or rollups request"),
-        new("DeviceCaDirectory", "<data-dir>/../device-ca, else throwaway", "folder of the device CA (ca.crt, ca.key, hmac.key), created on first start"),
+        new("DeviceCaDirectory", "<data-dir>/../device-ca; Development: throwaway; else off", "folder of the device CA (ca.crt, ca.key, hmac.key), created on first start; unset outside Development: device doors off"),
         new("DeviceCertificateLifetime", "365.00:00:00", "validity of an issued device certificate"),
         new("DeviceSignatureMaxSkew", "00:05:00", "how far x-timestamp of a signed request may be from now"),
         new("MqttBroker", "embedded broker", "host:port of an external MQTT 5 broker (e.g. Mosquitto)"),

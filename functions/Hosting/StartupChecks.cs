@@ -48,11 +48,6 @@ public static partial class StartupChecks
             standIns["KafkaBrokerList"] = "embedded:9092";
         }
 
-        if (string.IsNullOrWhiteSpace(builder.Configuration["DeviceCaDirectory"]))
-        {
-            standIns["DeviceCaDirectory"] = "embedded";
-        }
-
         builder.Configuration.AddInMemoryCollection(standIns);
         try
         {

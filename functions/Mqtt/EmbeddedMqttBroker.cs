@@ -25,7 +25,8 @@ namespace SensorPipeline.Functions.Mqtt;
 /// </summary>
 public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposable
 {
-    private readonly DeviceAuthority _authority;
+    private readonly IServiceProvider _services;
+    private DeviceAuthority _authority = null!;
     private readonly DeviceRegistry _registry;
     private readonly MqttReadingsIngest _ingest;
     private readonly MqttEndpoint _endpoint;
@@ -34,15 +35,15 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
     private MqttServer? _server;
     private X509Certificate2? _serverCertificate;
 
-    public EmbeddedMqttBroker(DeviceAuthority authority, DeviceRegistry registry, MqttReadingsIngest ingest, MqttEndpoint endpoint, IOptions<DeviceOptions> options, ILogger<EmbeddedMqttBroker> logger)
+    public EmbeddedMqttBroker(IServiceProvider services, DeviceRegistry registry, MqttReadingsIngest ingest, MqttEndpoint endpoint, IOptions<DeviceOptions> options, ILogger<EmbeddedMqttBroker> logger)
     {
-        _authority = authority;
+        _services = services;
         _registry = registry;
         _ingest = ingest;
         _endpoint = endpoint;
         _options = options.Value;
         _logger = logger;
-        Enabled = string.IsNullOrWhiteSpace(_options.MqttBroker);
+        Enabled = string.IsNullOrWhiteSpace(_options.MqttBroker) && _options.DoorsEnabled;
         // The port is chosen here, so that the start banner can print it before the broker starts.
         Port = _options.MqttPort != 0 ? _options.MqttPort : FreePort();
         if (Enabled)
@@ -51,7 +52,7 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
         }
     }
 
-    /// <summary>False when <c>MqttBroker</c> names an external broker.</summary>
+    /// <summary>False when <c>MqttBroker</c> names an external broker, or the device doors are off.</summary>
     public bool Enabled { get; }
 
     public int Port { get; }
@@ -63,6 +64,7 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
             return;
         }
 
+        _authority = _services.GetRequiredService<DeviceAuthority>();
         _serverCertificate = _authority.IssueServerCertificate(_options.MqttHost);
         var options = new MqttServerOptionsBuilder()
             .WithoutDefaultEndpoint()

@@ -21,11 +21,12 @@ namespace SensorPipeline.Functions.Mqtt;
 /// <c>sensorpipeline-bridge</c>) and trusts the broker through that CA.
 /// </summary>
 public sealed partial class MqttBridge(
-    DeviceAuthority authority, DeviceRegistry registry, MqttReadingsIngest ingest, IOptions<DeviceOptions> options, ILogger<MqttBridge> logger) : BackgroundService
+    IServiceProvider services, DeviceRegistry registry, MqttReadingsIngest ingest, IOptions<DeviceOptions> options, ILogger<MqttBridge> logger) : BackgroundService
 {
     public const string BridgeIdentity = "sensorpipeline-bridge";
 
     private volatile bool _reconnect;
+    private DeviceAuthority? _authority;
 
     /// <summary>Connected and subscribed (for tests and health).</summary>
     public bool IsSubscribed { get; private set; }
@@ -33,10 +34,13 @@ public sealed partial class MqttBridge(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (string.IsNullOrWhiteSpace(o.MqttBroker))
+        if (string.IsNullOrWhiteSpace(o.MqttBroker) || !o.DoorsEnabled)
         {
             return;
         }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
+        _authority = authority;
 
         var (host, port) = MqttEndpoint.SplitHostPort(o.MqttBroker);
         var issued = authority.Issue(BridgeIdentity, 0, TimeSpan.FromDays(30));
@@ -134,7 +138,7 @@ public sealed partial class MqttBridge(
         using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(authority.CaCertificate);
+        chain.ChainPolicy.CustomTrustStore.Add(_authority!.CaCertificate);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         return chain.Build(presented);
     }

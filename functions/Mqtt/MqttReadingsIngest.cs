@@ -38,6 +38,7 @@ public sealed partial class MqttReadingsIngest(
         if (!string.Equals(topic, DeviceRules.ReadingsTopic(deviceId), StringComparison.Ordinal))
         {
             MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "foreign_topic"));
+            LogRefused(logger, deviceId, "foreign_topic", 1);
             return (MqttIngestOutcome.ForeignTopic, $"Device {deviceId} publishes only to {DeviceRules.ReadingsTopic(deviceId)}.");
         }
 
