@@ -39,13 +39,27 @@ public static class Cli
         recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
             parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), LocalSettings(), cancellationToken));
 
-        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
+        var simUrl = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
+        var simKey = new Option<string?>("--key") { Description = "Master key, for enrolment (default: as recalibrate finds it)." };
+        var simDevices = new Option<int>("--devices") { Description = "Devices to enrol and run.", DefaultValueFactory = _ => 50 };
+        var simRate = new Option<double>("--rate") { Description = "Readings per second per device.", DefaultValueFactory = _ => 2 };
+        var simTransport = new Option<string>("--transport") { Description = "mqtt (mutual TLS, QoS 1) or http (signed).", DefaultValueFactory = _ => "mqtt" };
+        var simDuration = new Option<int>("--duration") { Description = "Seconds to run.", DefaultValueFactory = _ => 60 };
+        var simulate = new Command("simulate", "Enrol simulated devices on a running app and send realistic temperatures over MQTT or signed HTTP, with a live count and a summary.")
+        {
+            simUrl, simKey, simDevices, simRate, simTransport, simDuration,
+        };
+        simulate.SetAction((parse, cancellationToken) => SimulateCommand.RunAsync(
+            parse.GetValue(simUrl)!, RecalibrateCommand.ResolveKey(parse.GetValue(simKey), System.Environment.GetEnvironmentVariable("Keys__Master"), LocalSettings()),
+            parse.GetValue(simDevices), parse.GetValue(simRate), parse.GetValue(simTransport)!, parse.GetValue(simDuration), cancellationToken));
+
+        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate, simulate };
         AppendSettingsToStartHelp(root, start);
         // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration
         {
-            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate ? TimeSpan.FromSeconds(2) : null,
+            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate || parsed.CommandResult.Command == simulate ? TimeSpan.FromSeconds(2) : null,
         });
     }
 
