@@ -18,7 +18,17 @@ public sealed class DeviceOptions
     /// </summary>
     public bool DoorsEnabled => !string.IsNullOrWhiteSpace(DeviceCaDirectory);
 
-    /// <summary>An external MQTT broker (host:port); unset runs the embedded one.</summary>
+    /// <summary><c>MqttBroker=none</c>: neither the embedded broker nor the bridge runs here.</summary>
+    public bool MqttOff => string.Equals(MqttBroker, "none", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>An external broker to bridge from (set and not <c>none</c>).</summary>
+    public bool HasExternalBroker => !string.IsNullOrWhiteSpace(MqttBroker) && !MqttOff;
+
+    /// <summary>
+    /// An external MQTT broker (host:port) that this instance bridges from; unset runs the embedded
+    /// one; <c>none</c>: no MQTT door in this instance (e.g. the HTTP pods on Kubernetes), enrolment
+    /// then tells devices <c>MqttHost</c>:<c>MqttPort</c>.
+    /// </summary>
     [ConfigurationKeyName("MqttBroker")]
     public string? MqttBroker { get; set; }
 

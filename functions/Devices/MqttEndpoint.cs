@@ -5,12 +5,12 @@ namespace SensorPipeline.Functions.Devices;
 /// <summary>Where devices reach the MQTT door (told at enrolment), and how to drop a device's session.</summary>
 public sealed class MqttEndpoint(IOptions<DeviceOptions> options)
 {
-    public string Host => options.Value.MqttBroker is { Length: > 0 } broker ? SplitHostPort(broker).Host : options.Value.MqttHost;
+    public string Host => options.Value.HasExternalBroker ? SplitHostPort(options.Value.MqttBroker!).Host : options.Value.MqttHost;
 
     /// <summary>The broker's TLS port: the external broker's, or the embedded broker's once it listens.</summary>
     public int Port
     {
-        get => options.Value.MqttBroker is { Length: > 0 } broker ? SplitHostPort(broker).Port : field;
+        get => options.Value.HasExternalBroker ? SplitHostPort(options.Value.MqttBroker!).Port : options.Value.MqttOff || field == 0 ? options.Value.MqttPort : field;
         internal set;
     }
 

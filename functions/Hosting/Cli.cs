@@ -220,7 +220,9 @@ public static class Cli
             {
                 Console.WriteLine(broker.Enabled
                     ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker: TLS, client certificate from the device CA, devices/<id>/readings]"
-                    : $"  MQTT        {configuration["MqttBroker"]}  [configured broker; bridge $share/{configuration["MqttBridgeGroup"] ?? "sensorpipeline"}/devices/+/readings]");
+                    : string.Equals(configuration["MqttBroker"], "none", StringComparison.OrdinalIgnoreCase)
+                        ? $"  MQTT        off in this instance (MqttBroker=none); devices are told {mqtt.Host}:{mqtt.Port}"
+                        : $"  MQTT        {configuration["MqttBroker"]}  [configured broker; bridge $share/{configuration["MqttBridgeGroup"] ?? "sensorpipeline"}/devices/+/readings]");
                 Console.WriteLine($"  Device CA   {deviceCa.Directory}  [{(deviceCa.Created ? "created now" : "loaded")}{(embedded.ThrowawayDeviceCa is null ? "" : "; throwaway: --data-dir keeps it")}]  enrol: POST /api/devices");
             }
             Console.WriteLine("  Functions");

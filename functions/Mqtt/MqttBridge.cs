@@ -34,7 +34,7 @@ public sealed partial class MqttBridge(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        if (string.IsNullOrWhiteSpace(o.MqttBroker) || !o.DoorsEnabled)
+        if (!o.HasExternalBroker || !o.DoorsEnabled)
         {
             return;
         }
@@ -42,7 +42,8 @@ public sealed partial class MqttBridge(
         var authority = services.GetRequiredService<DeviceAuthority>();
         _authority = authority;
 
-        var (host, port) = MqttEndpoint.SplitHostPort(o.MqttBroker);
+        var broker = o.MqttBroker!;
+        var (host, port) = MqttEndpoint.SplitHostPort(broker);
         var issued = authority.Issue(BridgeIdentity, 0, TimeSpan.FromDays(30));
         using var ephemeral = X509Certificate2.CreateFromPem(issued.CertificatePem, issued.PrivateKeyPem);
         using var certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
@@ -74,7 +75,7 @@ public sealed partial class MqttBridge(
                     var result = await client.ConnectAsync(clientOptions, stoppingToken);
                     if (result.ResultCode != MqttClientConnectResultCode.Success)
                     {
-                        LogConnectFailed(logger, o.MqttBroker, result.ResultCode.ToString());
+                        LogConnectFailed(logger, broker, result.ResultCode.ToString());
                     }
                     else
                     {
@@ -82,13 +83,13 @@ public sealed partial class MqttBridge(
                         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                             .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
                         IsSubscribed = true;
-                        LogSubscribed(logger, o.MqttBroker, topic, result.IsSessionPresent);
+                        LogSubscribed(logger, broker, topic, result.IsSessionPresent);
                     }
                 }
             }
             catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
             {
-                LogConnectFailed(logger, o.MqttBroker, e.Message);
+                LogConnectFailed(logger, broker, e.Message);
             }
 
             try
