@@ -207,9 +207,15 @@ internal static class SimulateCommand
 
                     var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(device.Topic).WithPayload(Encoding.UTF8.GetBytes(body))
                         .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), CancellationToken.None);
-                    if (result.IsSuccess)
+                    // "No matching subscribers" is a success code, but nothing took the message (e.g.
+                    // Mosquitto after a restart, before the bridge resubscribed): not acknowledged.
+                    if (result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
                     {
                         Interlocked.Increment(ref counters.Acknowledged);
+                    }
+                    else if (result.IsSuccess)
+                    {
+                        Interlocked.Increment(ref counters.Failed);
                     }
                     else
                     {

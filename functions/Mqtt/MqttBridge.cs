@@ -31,6 +31,11 @@ public sealed partial class MqttBridge(
     /// <summary>Connected and subscribed (for tests and health).</summary>
     public bool IsSubscribed { get; private set; }
 
+    /// <summary>How many times the bridge has connected and subscribed.</summary>
+    public int Subscriptions => _subscriptions;
+
+    private int _subscriptions;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
@@ -83,6 +88,7 @@ public sealed partial class MqttBridge(
                         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
                             .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
                         IsSubscribed = true;
+                        Interlocked.Increment(ref _subscriptions);
                         LogSubscribed(logger, broker, topic, result.IsSessionPresent);
                     }
                 }

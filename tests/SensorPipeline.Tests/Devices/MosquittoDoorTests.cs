@@ -16,6 +16,7 @@ public sealed class MosquittoDoorTests(TestServers servers) : IAsyncLifetime
 {
     private PipelineApp _app = null!;
     private MosquittoBroker _broker = null!;
+    private Dictionary<string, string?> _settings = null!;
 
     public async Task InitializeAsync()
     {
@@ -24,9 +25,51 @@ public sealed class MosquittoDoorTests(TestServers servers) : IAsyncLifetime
         _broker = await MosquittoBroker.StartAsync(settings["DeviceCaDirectory"]!);
         settings["MqttBroker"] = $"127.0.0.1:{_broker.Port}";
         settings["MqttBridgeGroup"] = "bridge-" + Guid.NewGuid().ToString("N")[..6];
+        _settings = settings;
         _app = await PipelineApp.StartAsync(settings);
+        await WaitForBridgeAsync();
+    }
+
+    private async Task WaitForBridgeAsync()
+    {
         var bridge = _app.Services.GetRequiredService<MqttBridge>();
-        await Eventually.WaitForAsync(() => Task.FromResult(bridge.IsSubscribed), s => s, TimeSpan.FromSeconds(20), "the bridge subscribed to Mosquitto");
+        await Eventually.WaitForAsync(() => Task.FromResult(bridge.IsSubscribed), s => s, TimeSpan.FromSeconds(30), "the bridge subscribed to Mosquitto");
+    }
+
+    [Fact]
+    public async Task Messages_published_while_the_bridge_is_down_are_delivered_to_it_after_it_restarts_and_a_broker_restart_loses_nothing_acknowledged()
+    {
+        var device = await EnrolAsync(_app, "mq-5");
+
+        // The bridge (the whole app) stops; Mosquitto keeps its persistent session's messages.
+        await _app.DisposeAsync();
+        using (var client = await ConnectAsync(device))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.True((await PublishAsync(client, device.Topic, Reading("mq-5", At.AddSeconds(i), 20 + i / 10.0))).IsSuccess);
+            }
+        }
+
+        // The broker restarts too (gracefully: it writes its persistence) while they wait.
+        await _broker.RestartAsync();
+        _app = await PipelineApp.StartAsync(_settings);
+        await WaitForBridgeAsync();
+        await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'mq-5'"), n => n == 20, TimeSpan.FromSeconds(60), "the 20 readings published while the bridge was down, calibrated");
+
+        // After the broker's restart the bridge reconnected on its own, and new messages flow.
+        var bridge = _app.Services.GetRequiredService<MqttBridge>();
+        var subscriptions = bridge.Subscriptions;
+        await _broker.RestartAsync();
+        // Found here: Debian's Mosquitto 2.0 does not restore the bridge's shared subscription from
+        // its persistence file, so a publish between its restart and the bridge's resubscription is
+        // answered "no matching subscribers" (a success code) and lost. Devices must treat that
+        // reason code as not delivered (simulate does); the test publishes after the resubscription.
+        await Eventually.WaitForAsync(() => Task.FromResult(bridge.Subscriptions), n => n > subscriptions, TimeSpan.FromSeconds(30), "the bridge reconnected and resubscribed");
+        using var again = await ConnectAsync(device);
+        Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(again, device.Topic, Reading("mq-5", At.AddMinutes(5), 25))).ReasonCode);
+        await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'mq-5'"), n => n == 21, TimeSpan.FromSeconds(60), "a reading after the broker's restart");
+        Assert.Equal(21, await _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'mq-5'"));
     }
 
     public async Task DisposeAsync()

@@ -13,7 +13,7 @@ namespace SensorPipeline.Tests.Infrastructure;
 /// </summary>
 public sealed class MosquittoBroker : IAsyncDisposable
 {
-    private readonly Process _process;
+    private Process _process;
 
     private MosquittoBroker(Process process, string directory, int port)
     {
@@ -59,6 +59,21 @@ public sealed class MosquittoBroker : IAsyncDisposable
 
             File.SetUnixFileMode(directory, (UnixFileMode)0x1FF);
         }
+        var process = await LaunchAsync(binary, directory, port);
+        return new MosquittoBroker(process, directory, port);
+    }
+
+    /// <summary>Stops Mosquitto gracefully (SIGTERM: it writes its persistence file) and starts it again on the same port and files.</summary>
+    public async Task RestartAsync()
+    {
+        Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+        _process = await LaunchAsync(_process.StartInfo.FileName, Directory, Port);
+    }
+
+    private static async Task<Process> LaunchAsync(string binary, string directory, int port)
+    {
         var process = Process.Start(new ProcessStartInfo(binary, ["-c", Path.Combine(directory, "mosquitto.conf")])
         {
             RedirectStandardError = true,
@@ -86,7 +101,7 @@ public sealed class MosquittoBroker : IAsyncDisposable
             throw new InvalidOperationException($"Mosquitto exited with {process.ExitCode} (config {directory}/mosquitto.conf).");
         }
 
-        return new MosquittoBroker(process, directory, port);
+        return process;
     }
 
     private static string StartupChecksTestsRoot() => SensorPipeline.Tests.Unit.StartupChecksTests.FindRepositoryRoot();
