@@ -7,7 +7,7 @@ public static class PipelineTelemetry
 {
     public const string MeterName = "SensorPipeline.Pipeline";
 
-    private static readonly Meter Meter = new(MeterName);
+    internal static readonly Meter Meter = new(MeterName);
 
     private static long _uncalibratedCount;
     private static double _uncalibratedOldestSeconds;

@@ -40,13 +40,27 @@ public static class Cli
         recalibrate.SetAction((parse, cancellationToken) => RecalibrateCommand.RunAsync(
             parse.GetValue(url)!, parse.GetValue(key), parse.GetValue(sensor), parse.GetValue(from), parse.GetValue(to), parse.GetValue(job), parse.GetValue(name), LocalSettings(), cancellationToken));
 
-        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate };
+        var simUrl = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
+        var simKey = new Option<string?>("--key") { Description = "Master key, for enrolment (default: as recalibrate finds it)." };
+        var simDevices = new Option<int>("--devices") { Description = "Devices to enrol and run.", DefaultValueFactory = _ => 50 };
+        var simRate = new Option<double>("--rate") { Description = "Readings per second per device.", DefaultValueFactory = _ => 2 };
+        var simTransport = new Option<string>("--transport") { Description = "mqtt (mutual TLS, QoS 1) or http (signed).", DefaultValueFactory = _ => "mqtt" };
+        var simDuration = new Option<int>("--duration") { Description = "Seconds to run.", DefaultValueFactory = _ => 60 };
+        var simulate = new Command("simulate", "Enrol simulated devices on a running app and send realistic temperatures over MQTT or signed HTTP, with a live count and a summary.")
+        {
+            simUrl, simKey, simDevices, simRate, simTransport, simDuration,
+        };
+        simulate.SetAction((parse, cancellationToken) => SimulateCommand.RunAsync(
+            parse.GetValue(simUrl)!, RecalibrateCommand.ResolveKey(parse.GetValue(simKey), System.Environment.GetEnvironmentVariable("Keys__Master"), LocalSettings()),
+            parse.GetValue(simDevices), parse.GetValue(simRate), parse.GetValue(simTransport)!, parse.GetValue(simDuration), cancellationToken));
+
+        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate, simulate };
         AppendSettingsToStartHelp(root, start);
         // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration
         {
-            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate ? TimeSpan.FromSeconds(2) : null,
+            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate || parsed.CommandResult.Command == simulate ? TimeSpan.FromSeconds(2) : null,
         });
     }
 
@@ -131,7 +145,7 @@ public static class Cli
         EmbeddedStack embedded;
         try
         {
-            embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken);
+            embedded = await EmbeddedStack.StartMissingAsync(builder.Configuration, Console.Out, dataDir, cancellationToken, builder.Environment.IsDevelopment());
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or Confluent.Kafka.KafkaException)
         {
@@ -183,6 +197,35 @@ public static class Cli
 
             Console.WriteLine($"  Kafka       {configuration["KafkaBrokerList"]}  [{(embedded.Kafka is null ? "configured" : "MOCK cluster, in memory, development only")}; group protocol {configuration["KafkaGroupProtocol"] ?? "classic"}]");
             Console.WriteLine($"  Keys        {(keys.AllowAnonymous ? "NONE REQUIRED: local development only (set Keys__Master to require keys)" : "required (x-functions-key or ?code=)")}");
+            Devices.DeviceAuthority? deviceCa = null;
+            try
+            {
+                if (!string.IsNullOrWhiteSpace(configuration["DeviceCaDirectory"]))
+                {
+                    deviceCa = app.Services.GetRequiredService<Devices.DeviceAuthority>();
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                await Console.Error.WriteLineAsync("Configuration error: the device CA (DeviceCaDirectory): " + e.Message);
+                return StartupChecks.ExitCodes.Configuration;
+            }
+
+            var broker = app.Services.GetRequiredService<Mqtt.EmbeddedMqttBroker>();
+            var mqtt = app.Services.GetRequiredService<Devices.MqttEndpoint>();
+            if (deviceCa is null)
+            {
+                Console.WriteLine("  Devices     OFF: DeviceCaDirectory is not set (no enrolment, signed HTTP or MQTT door)");
+            }
+            else
+            {
+                Console.WriteLine(broker.Enabled
+                    ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker: TLS, client certificate from the device CA, devices/<id>/readings]"
+                    : string.Equals(configuration["MqttBroker"], "none", StringComparison.OrdinalIgnoreCase)
+                        ? $"  MQTT        off in this instance (MqttBroker=none); devices are told {mqtt.Host}:{mqtt.Port}"
+                        : $"  MQTT        {configuration["MqttBroker"]}  [configured broker; bridge $share/{configuration["MqttBridgeGroup"] ?? "sensorpipeline"}/devices/+/readings]");
+                Console.WriteLine($"  Device CA   {deviceCa.Directory}  [{(deviceCa.Created ? "created now" : "loaded")}{(embedded.ThrowawayDeviceCa is null ? "" : "; throwaway: --data-dir keeps it")}]  enrol: POST /api/devices");
+            }
             Console.WriteLine("  Functions");
             var routePrefix = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<FunctionsHostOptions>>().Value.Http.RoutePrefix;
             foreach (var line in FunctionListing.Lines(catalog, app.Services.GetRequiredService<SettingResolver>(), routePrefix, $"http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}"))

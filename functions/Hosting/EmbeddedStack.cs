@@ -13,10 +13,13 @@ public sealed class EmbeddedStack : IAsyncDisposable
 
     public MockKafkaCluster? Kafka { get; private set; }
 
+    /// <summary>A throwaway device CA folder (deleted at exit), when neither DeviceCaDirectory nor a data directory was given.</summary>
+    public string? ThrowawayDeviceCa { get; private set; }
+
     /// <summary>Settings that point the app at what was started.</summary>
     public Dictionary<string, string?> Settings { get; } = [];
 
-    public static async Task<EmbeddedStack> StartMissingAsync(IConfiguration configuration, TextWriter output, string? dataDirectory, CancellationToken cancellationToken)
+    public static async Task<EmbeddedStack> StartMissingAsync(IConfiguration configuration, TextWriter output, string? dataDirectory, CancellationToken cancellationToken, bool development = true)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(output);
@@ -56,6 +59,23 @@ public sealed class EmbeddedStack : IAsyncDisposable
                 }
             }
 
+            if (string.IsNullOrWhiteSpace(configuration["DeviceCaDirectory"]))
+            {
+                // Beside a kept database (./.data/pg -> ./.data/device-ca): enrolled devices keep
+                // working across runs only when both are kept.
+                if (dataDirectory is not null)
+                {
+                    stack.Settings["DeviceCaDirectory"] = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dataDirectory).TrimEnd(Path.DirectorySeparatorChar))!, "device-ca");
+                }
+                else if (development)
+                {
+                    // Outside Development the device doors stay off rather than trust a CA that
+                    // dies with the process (and differs per replica).
+                    stack.ThrowawayDeviceCa = Path.Combine(Path.GetTempPath(), "sensorpipeline-device-ca-" + Guid.NewGuid().ToString("N")[..8]);
+                    stack.Settings["DeviceCaDirectory"] = stack.ThrowawayDeviceCa;
+                }
+            }
+
             return stack;
         }
         catch
@@ -67,6 +87,11 @@ public sealed class EmbeddedStack : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (ThrowawayDeviceCa is not null && Directory.Exists(ThrowawayDeviceCa))
+        {
+            Directory.Delete(ThrowawayDeviceCa, recursive: true);
+        }
+
         Kafka?.Dispose();
         Kafka = null;
         if (Postgres is not null)

@@ -51,6 +51,11 @@ public static class SensorPipelineApp
         ArgumentNullException.ThrowIfNull(builder);
         builder.AddFunctionsRuntime(typeof(SensorPipelineApp).Assembly);
         builder.AddSensorPipeline();
+        // The embedded MQTT broker runs under our host only (the official host runs no listeners of ours).
+        builder.Services.AddSingleton<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>());
+        builder.Services.AddSingleton<SensorPipeline.Functions.Mqtt.MqttBridge>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.MqttBridge>());
         var app = builder.Build();
         app.MapHttpFunctions();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
@@ -75,6 +80,7 @@ public static class SensorPipelineApp
         builder.AddReconcile();
         builder.AddPipelineHealth();
         builder.Services.AddReadApi();
+        SensorPipeline.Functions.Devices.DeviceExtensions.AddDevices(builder.Services);
         builder.AddPipelineTelemetry();
         return builder;
     }

@@ -51,6 +51,13 @@ public static class SettingsReference
         new("CalibrationFile", "-", "YAML file of calibration parameters per sensor, applied at start and on every change"),
         new("CalibrationFilePollInterval", "00:00:10", "how often the calibration file's content is checked"),
         new("QueryMaxRange", "366.00:00:00", "widest from-to range of a readings or rollups request"),
+        new("DeviceCaDirectory", "<data-dir>/../device-ca; Development: throwaway; else off", "folder of the device CA (ca.crt, ca.key, hmac.key), created on first start; unset outside Development: device doors off"),
+        new("DeviceCertificateLifetime", "365.00:00:00", "validity of an issued device certificate"),
+        new("DeviceSignatureMaxSkew", "00:05:00", "how far x-timestamp of a signed request may be from now"),
+        new("MqttBroker", "embedded broker", "host:port of an external MQTT 5 broker (e.g. Mosquitto); none: no MQTT door here"),
+        new("MqttPort", "8883", "TLS port of the embedded MQTT broker; 0 picks a free one"),
+        new("MqttHost", "localhost", "broker host name told to devices and put in the broker's certificate"),
+        new("MqttBridgeGroup", "sensorpipeline", "shared-subscription group of the MQTT bridge"),
         new("Keys__Master", "none", "master key (x-functions-key or ?code=); required outside Development"),
         new("Keys__Function__<name>", "none", "function keys"),
         new("ASPNETCORE_ENVIRONMENT", "Development (start)", "Production requires keys and listens on all interfaces"),
@@ -61,7 +68,7 @@ public static class SettingsReference
 
     /// <summary>Names bound by the options classes (<c>[ConfigurationKeyName]</c>): each must be listed.</summary>
     public static IEnumerable<string> BoundNames() =>
-        new[] { typeof(PipelineOptions), typeof(Query.QueryOptions), typeof(Runtime.Kafka.KafkaConnectionOptions) }
+        new[] { typeof(PipelineOptions), typeof(Query.QueryOptions), typeof(Runtime.Kafka.KafkaConnectionOptions), typeof(Devices.DeviceOptions) }
             .SelectMany(t => t.GetProperties())
             .Select(p => p.GetCustomAttribute<ConfigurationKeyNameAttribute>()?.Name)
             .OfType<string>()

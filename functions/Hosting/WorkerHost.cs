@@ -32,6 +32,11 @@ public static class WorkerHost
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.Configuration.AddFunctionsFiles(Path.Combine(AppContext.BaseDirectory, "host.json"), localSettingsPath: null);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = SensorPipelineApp.Defaults });
+        // The device CA under HOME (persistent storage on Azure) unless DeviceCaDirectory says otherwise.
+        builder.Configuration.Sources.Insert(1, new MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?> { ["DeviceCaDirectory"] = Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? AppContext.BaseDirectory, ".sensorpipeline", "device-ca") },
+        });
         builder.ConfigureFunctionsWebApplication();
         // Registered after the ASP.NET Core integration, so it runs inside it: an IResult is
         // written to the response before the integration looks for an IActionResult.

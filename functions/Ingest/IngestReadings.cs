@@ -3,8 +3,11 @@ using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 using Microsoft.Azure.Functions.Worker;
+using SensorPipeline.Domain.Devices;
+using SensorPipeline.Functions.Devices;
 using SensorPipeline.Functions.Http;
 using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Runtime.Http;
 
 namespace SensorPipeline.Functions.Ingest;
 
@@ -12,14 +15,27 @@ namespace SensorPipeline.Functions.Ingest;
 /// <c>POST /api/readings</c>: one reading or an array of them. All or nothing: any invalid reading
 /// rejects the request (400, every problem listed); otherwise every reading is produced to
 /// <c>temperature.raw</c> and the answer is 202 only once the broker acknowledged all of them.
+/// Two doors (issue 14): a function key (services), or a device's signature (<see cref="SignedRequests"/>:
+/// the device then writes only its own sensors). The function is declared Anonymous so that a
+/// signed request reaches it without a key; it checks "a key or a valid signature" itself, and an
+/// unsigned request without a valid key is refused before its body is read.
 /// </summary>
-public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog backlog, IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
+public sealed partial class IngestReadings(
+    KafkaPublisher publisher, RawBacklog backlog, FunctionKeyValidator keys, SignedRequests signatures, DeviceRegistry devices,
+    IOptions<PipelineOptions> options, TimeProvider time, ILogger<IngestReadings> logger)
 {
     [Function(nameof(IngestReadings))]
     public async Task<IResult> RunAsync(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "readings")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "readings")] HttpRequest request,
         CancellationToken cancellationToken)
     {
+        var signed = SignedRequests.IsSigned(request);
+        if (!signed && !keys.IsAuthorized(request, AuthorizationLevel.Function))
+        {
+            PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 401));
+            return Problems.Message(StatusCodes.Status401Unauthorized, null, "A valid key is required (x-functions-key header or code query parameter), or a device signature (x-device-id, x-timestamp, x-signature).");
+        }
+
         if (!JsonBody.IsJson(request.ContentType))
         {
             PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 415));
@@ -36,9 +52,23 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         var o = options.Value;
         IReadOnlyList<RawReadingMessage> readings;
         IReadOnlyList<ReadingError> errors;
+        string? deviceId = null;
         try
         {
             using var body = await JsonBody.ReadAsync(request, cancellationToken);
+            if (signed)
+            {
+                var check = await signatures.VerifyAsync(request, body!.Memory, cancellationToken);
+                if (!check.IsValid)
+                {
+                    PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 401));
+                    LogSignatureRefused(logger, check.Problem!);
+                    return Problems.Message(StatusCodes.Status401Unauthorized, null, check.Problem!);
+                }
+
+                deviceId = check.DeviceId;
+            }
+
             var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
             (readings, errors) = ReadingRequestParser.Parse(body!.Memory, limits, time.GetUtcNow());
         }
@@ -53,6 +83,17 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
             PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 400));
             LogRejected(logger, errors.Count);
             return Problems.Of(StatusCodes.Status400BadRequest, errors);
+        }
+
+        if (deviceId is not null)
+        {
+            var foreign = readings.Select((r, i) => (r, i)).Where(x => !DeviceRules.MayWrite(deviceId, x.r.SensorId))
+                .Select(x => new ReadingError(x.i, "sensorId", $"Device {deviceId} writes only the sensor '{deviceId}' or sensors named '{deviceId}:...'.")).ToList();
+            if (foreign.Count > 0)
+            {
+                PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 403));
+                return Problems.Of(StatusCodes.Status403Forbidden, foreign);
+            }
         }
 
         // The request's trace travels with every reading (W3C traceparent header) when the app
@@ -82,6 +123,11 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
         }
 
         PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
+        if (deviceId is not null)
+        {
+            await devices.RecordSeenAsync(deviceId, readings.Select(r => r.SensorId), cancellationToken);
+        }
+
         return Results.Json(new AcceptedBody(readings.Count), statusCode: StatusCodes.Status202Accepted);
     }
 
@@ -89,6 +135,9 @@ public sealed partial class IngestReadings(KafkaPublisher publisher, RawBacklog 
 
     [LoggerMessage(EventId = 100, Level = LogLevel.Information, Message = "Rejected a request with {Count} problem(s)")]
     private static partial void LogRejected(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Refused a signed request: {Problem}")]
+    private static partial void LogSignatureRefused(ILogger logger, string problem);
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Broker did not acknowledge {Failed} of {Total} readings ({Reason}); answered 503")]
     private static partial void LogBrokerUnavailable(ILogger logger, int failed, int total, string reason);

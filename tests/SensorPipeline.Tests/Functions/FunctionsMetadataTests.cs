@@ -30,10 +30,10 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "GetCalibration", "GetRecalibration",
-            "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListSensors",
+            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "EnrolDevice", "GetCalibration", "GetDevice", "GetRecalibration",
+            "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListDevices", "ListSensors",
             "PersistRawReadings", "PutCalibration", "RecalibrationProducer", "ReconcileUncalibrated", "ReplayDeadLetters",
-            "StartRecalibration",
+            "RevokeDeviceCredentials", "StartRecalibration",
         ];
 
         Assert.Equal(expected, Metadata.Value.Keys.Order(StringComparer.Ordinal));
@@ -56,7 +56,12 @@ public sealed class FunctionsMetadataTests
     }
 
     [Theory]
-    [InlineData("IngestReadings", "post", "readings", "Function")]
+    // Anonymous to the host: the function itself requires a function key or a device signature (issue 14).
+    [InlineData("IngestReadings", "post", "readings", "Anonymous")]
+    [InlineData("EnrolDevice", "post", "devices", "Admin")]
+    [InlineData("ListDevices", "get", "devices", "Admin")]
+    [InlineData("GetDevice", "get", "devices/{deviceId}", "Admin")]
+    [InlineData("RevokeDeviceCredentials", "delete", "devices/{deviceId}/credentials", "Admin")]
     [InlineData("ListSensors", "get", "sensors", "Function")]
     [InlineData("GetSensorReadings", "get", "sensors/{sensorId}/readings", "Function")]
     [InlineData("GetSensorRollups", "get", "sensors/{sensorId}/rollups", "Function")]

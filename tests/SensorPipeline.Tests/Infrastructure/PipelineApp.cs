@@ -45,6 +45,8 @@ public sealed class PipelineApp : IAsyncDisposable
             ["HistoricalGroup"] = "historical-" + Guid.NewGuid().ToString("N")[..8],
             ["AzureFunctionsJobHost:extensions:kafka:retryInitialDelay"] = "00:00:00.050",
             ["AzureFunctionsJobHost:extensions:kafka:retryMaxDelay"] = "00:00:01",
+            ["DeviceCaDirectory"] = Path.Combine(Path.GetTempPath(), "sensorpipeline-tests-ca-" + Guid.NewGuid().ToString("N")[..8]),
+            ["MqttPort"] = "0",
         };
         foreach (var (setting, prefix) in new[] { ("RawTopic", "raw"), ("RealtimeTopic", "realtime"), ("HistoricalTopic", "historical") })
         {

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Devices;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Http;
+
+namespace SensorPipeline.Functions.Devices;
+
+/// <summary>
+/// Enrolment and the registry over HTTP: <c>POST /api/devices</c> issues a device's credentials
+/// once (master key), <c>GET</c> lists and shows devices (never a secret), <c>DELETE
+/// …/credentials</c> revokes them (both doors close; an open MQTT session is dropped).
+/// </summary>
+public sealed partial class DeviceAdmin(
+    DeviceStore store, IServiceProvider services, DeviceRegistry registry, MqttEndpoint mqtt, IOptions<DeviceOptions> options, ILogger<DeviceAdmin> logger)
+{
+    [Function("EnrolDevice")]
+    public async Task<IResult> EnrolAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "devices")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
+        }
+
+        string? deviceId = null;
+        string? displayName = null;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
+            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Problems.Message(StatusCodes.Status400BadRequest, null, "The body must be a JSON object: {\"deviceId\":\"dev-1\"}.");
+            }
+
+            foreach (var property in body.RootElement.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "deviceId" when property.Value.ValueKind == JsonValueKind.String:
+                        deviceId = property.Value.GetString();
+                        break;
+                    case "displayName" when property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null:
+                        displayName = property.Value.GetString();
+                        break;
+                    default:
+                        return Problems.Message(StatusCodes.Status400BadRequest, property.Name, "Unknown field or wrong type (deviceId: string, displayName: string).");
+                }
+            }
+        }
+        catch (JsonException e)
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message);
+        }
+
+        if (!DeviceRules.IsValidDeviceId(deviceId))
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "deviceId", DeviceRules.DeviceIdRule);
+        }
+
+        if (displayName is { Length: > 200 })
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "displayName", "At most 200 characters.");
+        }
+
+        if (!options.Value.DoorsEnabled)
+        {
+            return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, "Enrolment is off on this instance: DeviceCaDirectory (the device CA's folder) is not set.");
+        }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
+        if (await store.BeginEnrolmentAsync(deviceId!, displayName, cancellationToken) is not { } device)
+        {
+            return Problems.Message(StatusCodes.Status409Conflict, "deviceId",
+                $"Device {deviceId} already has active credentials: revoke them first (DELETE /api/devices/{deviceId}/credentials) to issue new ones.");
+        }
+
+        var issued = authority.Issue(device.DeviceId, device.CredentialGeneration, options.Value.DeviceCertificateLifetime);
+        device = await store.ActivateAsync(device.DeviceId, device.CredentialGeneration, issued.Serial, issued.Thumbprint, issued.NotAfter, cancellationToken);
+        if (device is null)
+        {
+            // A concurrent enrolment moved the generation on: this one's credentials are void.
+            return Problems.Message(StatusCodes.Status409Conflict, "deviceId", $"Device {deviceId} was enrolled concurrently; revoke and enrol again.");
+        }
+
+        registry.Invalidate(device.DeviceId);
+        LogEnrolled(logger, device.DeviceId, device.CredentialGeneration, issued.Serial);
+        return Results.Json(new
+        {
+            deviceId = device.DeviceId,
+            certificatePem = issued.CertificatePem,
+            privateKeyPem = issued.PrivateKeyPem,
+            caCertificatePem = authority.CaCertificatePem,
+            hmacSecret = issued.HmacSecret,
+            certificateNotAfter = issued.NotAfter,
+            mqtt = new { host = mqtt.Host, port = mqtt.Port, topic = DeviceRules.ReadingsTopic(device.DeviceId) },
+        }, statusCode: StatusCodes.Status201Created);
+    }
+
+    [Function("ListDevices")]
+    public async Task<IResult> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "get", Route = "devices")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var devices = await store.ListAsync(10_000, cancellationToken);
+        return Results.Json(new { devices = devices.Select(d => View(d, null)) });
+    }
+
+    [Function("GetDevice")]
+    public async Task<IResult> GetAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "get", Route = "devices/{deviceId}")] HttpRequest request,
+        string deviceId,
+        CancellationToken cancellationToken)
+    {
+        if (!DeviceRules.IsValidDeviceId(deviceId))
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "deviceId", DeviceRules.DeviceIdRule);
+        }
+
+        return await store.GetAsync(deviceId, cancellationToken) is { } device
+            ? Results.Json(View(device, await store.SensorsAsync(deviceId, cancellationToken)))
+            : Problems.Message(StatusCodes.Status404NotFound, "deviceId", $"No device {deviceId}.");
+    }
+
+    [Function("RevokeDeviceCredentials")]
+    public async Task<IResult> RevokeAsync(
+        [HttpTrigger(AuthorizationLevel.Admin, "delete", Route = "devices/{deviceId}/credentials")] HttpRequest request,
+        string deviceId,
+        CancellationToken cancellationToken)
+    {
+        if (!DeviceRules.IsValidDeviceId(deviceId))
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "deviceId", DeviceRules.DeviceIdRule);
+        }
+
+        if (await store.RevokeAsync(deviceId, cancellationToken) is not { } device)
+        {
+            return Problems.Message(StatusCodes.Status404NotFound, "deviceId", $"No device {deviceId}.");
+        }
+
+        registry.Invalidate(deviceId);
+        var dropped = await mqtt.DisconnectAsync(deviceId);
+        LogRevoked(logger, deviceId, dropped);
+        return Results.Json(View(device, null));
+    }
+
+    private static object View(Device d, IReadOnlyList<DeviceSensor>? sensors) => new
+    {
+        deviceId = d.DeviceId,
+        hardwareId = d.HardwareId,
+        displayName = d.DisplayName,
+        firmware = d.Firmware,
+        createdAt = d.CreatedAt,
+        lastSeenAt = d.LastSeenAt,
+        credentialState = d.CredentialState,
+        certificateSerial = d.CertificateSerial,
+        certificateNotAfter = d.CertificateNotAfter,
+        revokedAt = d.RevokedAt,
+        topic = DeviceRules.ReadingsTopic(d.DeviceId),
+        sensors = sensors?.Select(s => new { sensorId = s.SensorId, firstSeenAt = s.FirstSeenAt, lastSeenAt = s.LastSeenAt }),
+    };
+
+    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Enrolled device {DeviceId} (credential generation {Generation}, certificate serial {Serial})")]
+    private static partial void LogEnrolled(ILogger logger, string deviceId, int generation, string serial);
+
+    [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "Revoked the credentials of device {DeviceId}; open MQTT session dropped: {Dropped}")]
+    private static partial void LogRevoked(ILogger logger, string deviceId, bool dropped);
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Devices;
+
+namespace SensorPipeline.Functions.Devices;
+
+/// <summary>The outcome of checking a device's signature: the device, or why not.</summary>
+public readonly record struct SignatureCheck(string? DeviceId, string? Problem)
+{
+    public bool IsValid => DeviceId is not null;
+}
+
+/// <summary>
+/// Signed HTTP (issue 14): <c>x-device-id</c>, <c>x-timestamp</c> (Unix seconds, within
+/// <c>DeviceSignatureMaxSkew</c>) and <c>x-signature</c> = hex HMAC-SHA256 of
+/// <c>"{timestamp}\n{body}"</c> keyed with the device's secret (its UTF-8 bytes). The secret is
+/// derived, never stored; the comparison is constant-time.
+/// </summary>
+public sealed class SignedRequests(IServiceProvider services, DeviceRegistry registry, IOptions<DeviceOptions> options, TimeProvider time)
+{
+    public const string DeviceIdHeader = "x-device-id";
+    public const string TimestampHeader = "x-timestamp";
+    public const string SignatureHeader = "x-signature";
+
+    /// <summary>True when the request carries any of the signature headers (then it must be a valid signed request).</summary>
+    public static bool IsSigned(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.Headers.ContainsKey(DeviceIdHeader) || request.Headers.ContainsKey(SignatureHeader) || request.Headers.ContainsKey(TimestampHeader);
+    }
+
+    /// <summary>The signature (hex) of a body at a timestamp with a secret: what a device sends.</summary>
+    public static string Sign(string secret, long timestamp, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(secret);
+        return Convert.ToHexStringLower(Mac(Encoding.UTF8.GetBytes(secret), timestamp, body));
+    }
+
+    public async ValueTask<SignatureCheck> VerifyAsync(HttpRequest request, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        string? deviceId = request.Headers[DeviceIdHeader];
+        string? timestampText = request.Headers[TimestampHeader];
+        string? signatureText = request.Headers[SignatureHeader];
+        if (string.IsNullOrEmpty(deviceId) || string.IsNullOrEmpty(timestampText) || string.IsNullOrEmpty(signatureText))
+        {
+            return new(null, "A signed request needs x-device-id, x-timestamp and x-signature.");
+        }
+
+        if (!options.Value.DoorsEnabled)
+        {
+            return new(null, "Signed requests are off on this instance (DeviceCaDirectory is not set).");
+        }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
+        if (!long.TryParse(timestampText, NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
+        {
+            return new(null, "x-timestamp must be Unix seconds.");
+        }
+
+        var skew = options.Value.DeviceSignatureMaxSkew;
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        if (Math.Abs(now - timestamp) > (long)skew.TotalSeconds)
+        {
+            return new(null, $"Stale signature: x-timestamp is {now - timestamp} s from the server's clock (at most {(long)skew.TotalSeconds} s; DeviceSignatureMaxSkew).");
+        }
+
+        // Unknown, unenrolled and revoked devices get the same answer as a wrong signature: which
+        // device ids exist is not told.
+        const string BadSignature = "Bad signature: x-signature is not the HMAC-SHA256 of \"{x-timestamp}\\n{body}\" with this device's secret, or the device has no active credentials.";
+        if (!DeviceRules.IsValidDeviceId(deviceId))
+        {
+            return new(null, BadSignature);
+        }
+
+        var device = await registry.ActiveDeviceAsync(deviceId, cancellationToken);
+        var presented = new byte[32];
+        var wellFormed = signatureText.Length == 64 && Convert.FromHexString(signatureText, presented, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32;
+        // The MAC is computed even for an unknown device (with a throwaway key), so the time taken
+        // does not tell whether the device exists.
+        var secret = device is null ? "unknown-device" : authority.HmacSecret(device.DeviceId, device.CredentialGeneration);
+        var expected = Mac(Encoding.UTF8.GetBytes(secret), timestamp, body.Span);
+        return CryptographicOperations.FixedTimeEquals(expected, presented) && wellFormed && device is not null
+            ? new(deviceId, null)
+            : new(null, BadSignature);
+    }
+
+    private static byte[] Mac(byte[] key, long timestamp, ReadOnlySpan<byte> body)
+    {
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);
+        hmac.AppendData(Encoding.ASCII.GetBytes(timestamp.ToString(CultureInfo.InvariantCulture) + "\n"));
+        hmac.AppendData(body);
+        return hmac.GetHashAndReset();
+    }
+}

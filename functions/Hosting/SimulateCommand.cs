@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using SensorPipeline.Functions.Devices;
+
+namespace SensorPipeline.Functions.Hosting;
+
+/// <summary>
+/// <c>simulate</c>: enrols <c>--devices</c> devices on a running app (master key), then each sends
+/// <c>--rate</c> readings per second for <c>--duration</c> seconds over MQTT (mutual TLS, QoS 1) or
+/// signed HTTP: a daily cycle, noise, a slow drift, now and then a stuck or spiking sensor. One
+/// line per second (sent, acknowledged, refused, failed) and a summary; exit 1 when anything was
+/// not acknowledged.
+/// </summary>
+internal static class SimulateCommand
+{
+    private sealed record SimDevice(string Id, string Secret, string CertificatePem, string PrivateKeyPem, string CaPem, string MqttHost, int MqttPort, string Topic);
+
+    private sealed class Counters
+    {
+        public long Sent;
+        public long Acknowledged;
+        public long Refused;
+        public long Failed;
+    }
+
+    public static async Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, CancellationToken cancellationToken)
+    {
+        if (devices is < 1 or > 10_000 || rate is <= 0 or > 1000 || duration < 1 || transport is not ("mqtt" or "http"))
+        {
+            await Console.Error.WriteLineAsync("--devices 1..10000, --rate > 0 (readings per second per device), --duration >= 1 (seconds), --transport mqtt|http.");
+            return 2;
+        }
+
+        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        var run = Guid.NewGuid().ToString("N")[..6];
+        var enrolled = new List<SimDevice>();
+        Console.WriteLine($"Enrolling {devices} devices (sim-{run}-NNN) on {url} ...");
+        try
+        {
+            foreach (var i in Enumerable.Range(0, devices))
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/devices")
+                {
+                    Content = new StringContent(JsonSerializer.Serialize(new { deviceId = $"sim-{run}-{i:000}" }), Encoding.UTF8, "application/json"),
+                };
+                if (!string.IsNullOrEmpty(key))
+                {
+                    request.Headers.Add("x-functions-key", key);
+                }
+
+                using var response = await http.SendAsync(request, cancellationToken);
+                var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    await Console.Error.WriteLineAsync($"Enrolment refused ({(int)response.StatusCode}): {text}");
+                    return (int)response.StatusCode is 401 or 403 ? 5 : 1;
+                }
+
+                using var json = JsonDocument.Parse(text);
+                var r = json.RootElement;
+                var mqtt = r.GetProperty("mqtt");
+                enrolled.Add(new SimDevice(r.GetProperty("deviceId").GetString()!, r.GetProperty("hmacSecret").GetString()!, r.GetProperty("certificatePem").GetString()!,
+                    r.GetProperty("privateKeyPem").GetString()!, r.GetProperty("caCertificatePem").GetString()!, mqtt.GetProperty("host").GetString()!,
+                    mqtt.GetProperty("port").GetInt32(), mqtt.GetProperty("topic").GetString()!));
+            }
+        }
+        catch (HttpRequestException e)
+        {
+            await Console.Error.WriteLineAsync($"Cannot reach the app at {url}: {e.Message}");
+            return 3;
+        }
+
+        var counters = new Counters();
+        var started = DateTimeOffset.UtcNow;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stop.CancelAfter(TimeSpan.FromSeconds(duration));
+        var senders = enrolled.Select((d, i) => transport == "mqtt"
+            ? SendMqttAsync(d, i, rate, counters, stop.Token)
+            : SendHttpAsync(http, d, i, rate, counters, stop.Token)).ToList();
+        Console.WriteLine($"Sending {rate} reading(s)/s from each of {devices} devices over {transport} for {duration} s.");
+        Console.WriteLine("  second      sent  acknowledged   refused    failed");
+        var all = Task.WhenAll(senders);
+        var second = 0;
+        while (!all.IsCompleted)
+        {
+            await Task.WhenAny(all, Task.Delay(1000, CancellationToken.None));
+            second++;
+            Console.WriteLine($"  {second,6} {Interlocked.Read(ref counters.Sent),9:N0} {Interlocked.Read(ref counters.Acknowledged),13:N0} {Interlocked.Read(ref counters.Refused),9:N0} {Interlocked.Read(ref counters.Failed),9:N0}");
+        }
+
+        var elapsed = (DateTimeOffset.UtcNow - started).TotalSeconds;
+        Console.WriteLine();
+        Console.WriteLine($"Summary: {counters.Sent:N0} sent, {counters.Acknowledged:N0} acknowledged ({counters.Acknowledged / elapsed:N0}/s), {counters.Refused:N0} refused, {counters.Failed:N0} failed, in {elapsed:N1} s over {transport}.");
+        return counters.Acknowledged == counters.Sent ? 0 : 1;
+    }
+
+    /// <summary>A realistic temperature: daily cycle, noise, slow drift; device 7, 17, ... sticks, 11, 21, ... spikes now and then.</summary>
+    private static double Temperature(int device, DateTimeOffset at, Random random, ref double last)
+    {
+        var hour = at.UtcDateTime.TimeOfDay.TotalHours;
+        var value = 18 + device % 5 + 4 * Math.Sin((hour - 9) / 24 * 2 * Math.PI) + random.NextDouble() * 0.4 - 0.2 + (at - DateTimeOffset.UnixEpoch).TotalDays % 30 * 0.01;
+        if (device % 10 == 7 && random.NextDouble() < 0.2)
+        {
+            return last; // stuck
+        }
+
+        if (device % 10 == 1 && random.NextDouble() < 0.01)
+        {
+            value += 40; // spike
+        }
+
+        last = Math.Round(value, 2);
+        return last;
+    }
+
+    private static string Body(SimDevice device, int index, DateTimeOffset at, Random random, ref double last) =>
+        JsonSerializer.Serialize(new { sensorId = device.Id, recordedAt = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture), value = Temperature(index, at, random, ref last) });
+
+    private static async Task SendHttpAsync(HttpClient http, SimDevice device, int index, double rate, Counters counters, CancellationToken stop)
+    {
+        var random = new Random(index);
+        var last = 20.0;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var body = Body(device, index, DateTimeOffset.UtcNow, random, ref last);
+                var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/readings")
+                {
+                    Content = new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")),
+                };
+                request.Headers.Add(SignedRequests.DeviceIdHeader, device.Id);
+                request.Headers.Add(SignedRequests.TimestampHeader, ts.ToString(CultureInfo.InvariantCulture));
+                request.Headers.Add(SignedRequests.SignatureHeader, SignedRequests.Sign(device.Secret, ts, Encoding.UTF8.GetBytes(body)));
+                Interlocked.Increment(ref counters.Sent);
+                try
+                {
+                    using var response = await http.SendAsync(request, CancellationToken.None);
+                    if (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+                    {
+                        Interlocked.Increment(ref counters.Acknowledged);
+                    }
+                    else if ((int)response.StatusCode < 500)
+                    {
+                        Interlocked.Increment(ref counters.Refused);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref counters.Failed);
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    Interlocked.Increment(ref counters.Failed);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task SendMqttAsync(SimDevice device, int index, double rate, Counters counters, CancellationToken stop)
+    {
+        var random = new Random(index);
+        var last = 20.0;
+        using var ephemeral = X509Certificate2.CreateFromPem(device.CertificatePem, device.PrivateKeyPem);
+        using var certificate = X509CertificateLoader.LoadPkcs12(ephemeral.Export(X509ContentType.Pkcs12), null);
+        using var ca = X509Certificate2.CreateFromPem(device.CaPem);
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(device.MqttHost, device.MqttPort)
+            .WithClientId(device.Id)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithTlsOptions(tls => tls.UseTls().WithTargetHost(device.MqttHost).WithClientCertificates([certificate])
+                .WithCertificateValidationHandler(e =>
+                {
+                    using var chain = new X509Chain();
+                    chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                    chain.ChainPolicy.CustomTrustStore.Add(ca);
+                    chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                    using var presented = X509CertificateLoader.LoadCertificate(e.Certificate.GetRawCertData());
+                    return chain.Build(presented);
+                }))
+            .Build();
+        using var client = new MqttClientFactory().CreateMqttClient();
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1 / rate));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                var body = Body(device, index, DateTimeOffset.UtcNow, random, ref last);
+                Interlocked.Increment(ref counters.Sent);
+                try
+                {
+                    if (!client.IsConnected)
+                    {
+                        await client.ConnectAsync(options, CancellationToken.None);
+                    }
+
+                    var result = await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(device.Topic).WithPayload(Encoding.UTF8.GetBytes(body))
+                        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build(), CancellationToken.None);
+                    // "No matching subscribers" is a success code, but nothing took the message (e.g.
+                    // Mosquitto after a restart, before the bridge resubscribed): not acknowledged.
+                    if (result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
+                    {
+                        Interlocked.Increment(ref counters.Acknowledged);
+                    }
+                    else if (result.IsSuccess)
+                    {
+                        Interlocked.Increment(ref counters.Failed);
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref counters.Refused);
+                    }
+                }
+                catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
+                {
+                    Interlocked.Increment(ref counters.Failed);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        if (client.IsConnected)
+        {
+            await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
+        }
+    }
+}

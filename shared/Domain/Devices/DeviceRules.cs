@@ -1,0 +1,42 @@
+using System.Buffers;
+
+namespace SensorPipeline.Domain.Devices;
+
+/// <summary>What a device id is and which sensors a device may write.</summary>
+public static class DeviceRules
+{
+    public const string DeviceIdRule = "Is 1-64 of ASCII letters, digits, '-', '_', '.' (no ':', which separates a device's sensors).";
+
+    private static readonly SearchValues<char> Allowed = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
+
+    /// <summary>A device id: also the certificate's CN, the MQTT client id and a topic level.</summary>
+    public static bool IsValidDeviceId(string? deviceId) =>
+        deviceId is { Length: >= 1 and <= 64 } && !deviceId.AsSpan().ContainsAnyExcept(Allowed);
+
+    /// <summary>A device writes the sensor named as itself, or <c>{deviceId}:…</c>.</summary>
+    public static bool MayWrite(string deviceId, string sensorId)
+    {
+        ArgumentNullException.ThrowIfNull(deviceId);
+        ArgumentNullException.ThrowIfNull(sensorId);
+        return sensorId.Length == deviceId.Length
+            ? string.Equals(sensorId, deviceId, StringComparison.Ordinal)
+            : sensorId.Length > deviceId.Length + 1 && sensorId.StartsWith(deviceId, StringComparison.Ordinal) && sensorId[deviceId.Length] == ':';
+    }
+
+    /// <summary>The MQTT topic a device publishes its readings to.</summary>
+    public static string ReadingsTopic(string deviceId) => $"devices/{deviceId}/readings";
+
+    /// <summary>The device id of a topic under <c>devices/{id}/</c>, or null.</summary>
+    public static string? DeviceOfTopic(string topic)
+    {
+        ArgumentNullException.ThrowIfNull(topic);
+        const string prefix = "devices/";
+        if (!topic.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = topic.IndexOf('/', prefix.Length);
+        return end <= prefix.Length ? null : topic[prefix.Length..end];
+    }
+}

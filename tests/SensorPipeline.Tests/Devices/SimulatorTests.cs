@@ -1,0 +1,45 @@
+using SensorPipeline.Functions.Hosting;
+using SensorPipeline.Tests.Infrastructure;
+using static SensorPipeline.Tests.Devices.DeviceTestClient;
+
+namespace SensorPipeline.Tests.Devices;
+
+/// <summary><c>simulate</c> against the whole app: every reading it counts as acknowledged is stored and calibrated.</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
+{
+    private PipelineApp _app = null!;
+
+    public async Task InitializeAsync()
+    {
+        var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("simulate"));
+        RequireKeys(settings);
+        _app = await PipelineApp.StartAsync(settings);
+    }
+
+    public async Task DisposeAsync() => await _app.DisposeAsync();
+
+    [Theory]
+    [InlineData("mqtt")]
+    [InlineData("http")]
+    public async Task Simulated_devices_readings_are_all_acknowledged_stored_and_calibrated(string transport)
+    {
+        var before = await _app.ScalarAsync("select count(*) from raw_data");
+        var exit = await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), MasterKey, devices: 3, rate: 5, transport, duration: 3, CancellationToken.None);
+        Assert.Equal(0, exit);
+        var devices = await _app.ScalarAsync("select count(*) from device");
+        Assert.True(devices >= 3);
+        // 3 devices x 5/s x 3 s is about 45 readings; every one acknowledged is stored and calibrated.
+        await Eventually.WaitForAsync(
+            async () => (Raw: await _app.ScalarAsync("select count(*) from raw_data"), Calibrated: await _app.ScalarAsync("select count(*) from calibrated_temperature")),
+            n => n.Raw - before >= 30 && n.Calibrated == n.Raw, TimeSpan.FromSeconds(60), "the simulated readings stored and calibrated");
+        Assert.Equal(0, await _app.ScalarAsync("select count(*) from raw_data where sensor_id not like 'sim-%'"));
+    }
+
+    [Fact]
+    public async Task A_wrong_master_key_is_exit_5_and_bad_arguments_exit_2()
+    {
+        Assert.Equal(5, await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), "wrong", 1, 1, "mqtt", 1, CancellationToken.None));
+        Assert.Equal(2, await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), MasterKey, 1, 1, "carrier-pigeon", 1, CancellationToken.None));
+    }
+}
