@@ -5,9 +5,6 @@ using System.Text;
 
 namespace SensorPipeline.Functions.Devices;
 
-/// <summary>A device's credentials as issued: shown once, never stored.</summary>
-public sealed record IssuedCredentials(string CertificatePem, string PrivateKeyPem, string Serial, string Thumbprint, DateTimeOffset NotAfter, string HmacSecret);
-
 /// <summary>
 /// The project's device CA (ECDSA P-256, made with .NET's CertificateRequest): it signs device
 /// client certificates and the broker's server certificate. Kept in a folder (ca.crt, ca.key, and

@@ -6,12 +6,6 @@ using SensorPipeline.Domain.Devices;
 
 namespace SensorPipeline.Functions.Devices;
 
-/// <summary>The outcome of checking a device's signature: the device, or why not.</summary>
-public readonly record struct SignatureCheck(string? DeviceId, string? Problem)
-{
-    public bool IsValid => DeviceId is not null;
-}
-
 /// <summary>
 /// Signed HTTP (issue 14): <c>x-device-id</c>, <c>x-timestamp</c> (Unix seconds, within
 /// <c>DeviceSignatureMaxSkew</c>) and <c>x-signature</c> = hex HMAC-SHA256 of

@@ -8,21 +8,6 @@ using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.Mqtt;
 
-/// <summary>What became of one MQTT message.</summary>
-public enum MqttIngestOutcome
-{
-    /// <summary>Every reading was acknowledged by Kafka: acknowledge the message.</summary>
-    Accepted,
-    /// <summary>Not the device's own topic (<c>devices/{its id}/readings</c>): refused, nothing stored.</summary>
-    ForeignTopic,
-    /// <summary>Not the reading JSON, or an invalid reading: refused, nothing stored.</summary>
-    Malformed,
-    /// <summary>A reading of a sensor that is not the device's: refused, nothing stored.</summary>
-    ForeignSensor,
-    /// <summary>Kafka did not acknowledge: do not acknowledge the message (it is to be delivered again).</summary>
-    KafkaUnavailable,
-}
-
 /// <summary>
 /// The MQTT door's one rule set, whichever broker carried the message: the topic is the device's
 /// own, the payload is the HTTP reading JSON (one or an array), every sensor is the device's; then
@@ -88,17 +73,4 @@ public sealed partial class MqttReadingsIngest(
 
     [LoggerMessage(EventId = 611, Level = LogLevel.Warning, Message = "Kafka did not acknowledge an MQTT message of device {DeviceId} ({Reason}); not acknowledged to the device")]
     private static partial void LogKafkaUnavailable(ILogger logger, string deviceId, string reason);
-}
-
-/// <summary>The MQTT door's instruments.</summary>
-public static class MqttTelemetry
-{
-    public static readonly System.Diagnostics.Metrics.Counter<long> Messages = PipelineTelemetry.Meter.CreateCounter<long>(
-        "sensorpipeline.mqtt.messages", "{message}", "MQTT messages by outcome (accepted, malformed, foreign_topic, foreign_sensor, kafka_unavailable)");
-
-    public static readonly System.Diagnostics.Metrics.Counter<long> Connections = PipelineTelemetry.Meter.CreateCounter<long>(
-        "sensorpipeline.mqtt.connections", "{connection}", "MQTT connection attempts by outcome");
-
-    public static readonly System.Diagnostics.Metrics.Counter<long> QueueOverflow = PipelineTelemetry.Meter.CreateCounter<long>(
-        "sensorpipeline.mqtt.queue_overflow", "{message}", "Messages the embedded broker dropped from a full client queue (never silent)");
 }

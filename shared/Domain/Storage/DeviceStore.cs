@@ -3,29 +3,6 @@ using NpgsqlTypes;
 
 namespace SensorPipeline.Domain.Storage;
 
-/// <summary>A device as the registry keeps it (never a secret).</summary>
-public sealed record Device(
-    string DeviceId,
-    string HardwareId,
-    string? DisplayName,
-    string? Firmware,
-    DateTimeOffset CreatedAt,
-    DateTimeOffset? LastSeenAt,
-    string CredentialState,
-    int CredentialGeneration,
-    string? CertificateSerial,
-    string? CertificateThumbprint,
-    DateTimeOffset? CertificateNotAfter,
-    DateTimeOffset? RevokedAt)
-{
-    public const string None = "none";
-    public const string Active = "active";
-    public const string Revoked = "revoked";
-}
-
-/// <summary>A sensor of a device.</summary>
-public sealed record DeviceSensor(string SensorId, DateTimeOffset FirstSeenAt, DateTimeOffset LastSeenAt);
-
 /// <summary>The device registry: devices, their credential state, and the sensors they report.</summary>
 public sealed class DeviceStore(NpgsqlDataSource dataSource)
 {

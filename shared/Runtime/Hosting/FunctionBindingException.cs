@@ -1,5 +1,3 @@
-using SensorPipeline.Runtime.Kafka;
-
 namespace SensorPipeline.Runtime.Hosting;
 
 /// <summary>A value could not be bound to a function parameter (for HTTP: the request is bad).</summary>
