@@ -29,6 +29,14 @@ public static class WorkerHost
 
     public static async Task<int> RunAsync(string[] args)
     {
+        using var host = CreateBuilder(args).Build();
+        await host.RunAsync();
+        return 0;
+    }
+
+    /// <summary>The worker as the official host runs it: configuration, the ASP.NET Core integration, the same registrations as our host.</summary>
+    public static FunctionsApplicationBuilder CreateBuilder(string[] args)
+    {
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.Configuration.AddFunctionsFiles(Path.Combine(AppContext.BaseDirectory, "host.json"), localSettingsPath: null);
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = SensorPipelineApp.Defaults });
@@ -44,9 +52,7 @@ public static class WorkerHost
         builder.AddFunctionsServices(typeof(SensorPipelineApp).Assembly);
         builder.AddSensorPipeline();
         builder.Services.AddHostedService<MigrateAtStart>();
-        using var host = builder.Build();
-        await host.RunAsync();
-        return 0;
+        return builder;
     }
 
     /// <summary>
