@@ -78,7 +78,7 @@ public sealed partial class DeviceAdmin(
         }
 
         var issued = authority.Issue(device.DeviceId, device.CredentialGeneration, options.Value.DeviceCertificateLifetime);
-        device = await store.ActivateAsync(device.DeviceId, device.CredentialGeneration, issued.Serial, issued.Thumbprint, issued.NotAfter, cancellationToken);
+        device = await store.ActivateAsync(device.DeviceId, device.CredentialGeneration, issued.Serial, issued.Thumbprint, issued.NotAfter, onlyIfNeverIssued: false, cancellationToken);
         if (device is null)
         {
             // A concurrent enrolment moved the generation on: this one's credentials are void.
@@ -87,17 +87,20 @@ public sealed partial class DeviceAdmin(
 
         registry.Invalidate(device.DeviceId);
         LogEnrolled(logger, device.DeviceId, device.CredentialGeneration, issued.Serial);
-        return Results.Json(new
-        {
-            deviceId = device.DeviceId,
-            certificatePem = issued.CertificatePem,
-            privateKeyPem = issued.PrivateKeyPem,
-            caCertificatePem = authority.CaCertificatePem,
-            hmacSecret = issued.HmacSecret,
-            certificateNotAfter = issued.NotAfter,
-            mqtt = new { host = mqtt.Host, port = mqtt.Port, topic = DeviceRules.ReadingsTopic(device.DeviceId) },
-        }, statusCode: StatusCodes.Status201Created);
+        return Results.Json(CredentialsBody(device.DeviceId, issued, authority, mqtt), statusCode: StatusCodes.Status201Created);
     }
+
+    /// <summary>The body that hands a device its credentials, once (enrolment and fleet provisioning).</summary>
+    internal static object CredentialsBody(string deviceId, IssuedCredentials issued, DeviceAuthority authority, MqttEndpoint mqtt) => new
+    {
+        deviceId,
+        certificatePem = issued.CertificatePem,
+        privateKeyPem = issued.PrivateKeyPem,
+        caCertificatePem = authority.CaCertificatePem,
+        hmacSecret = issued.HmacSecret,
+        certificateNotAfter = issued.NotAfter,
+        mqtt = new { host = mqtt.Host, port = mqtt.Port, topic = DeviceRules.ReadingsTopic(deviceId) },
+    };
 
     [Function("ListDevices")]
     public async Task<IResult> ListAsync(
@@ -152,6 +155,7 @@ public sealed partial class DeviceAdmin(
         hardwareId = d.HardwareId,
         displayName = d.DisplayName,
         firmware = d.Firmware,
+        lastBootAt = d.LastBootAt,
         createdAt = d.CreatedAt,
         lastSeenAt = d.LastSeenAt,
         credentialState = d.CredentialState,
@@ -162,9 +166,9 @@ public sealed partial class DeviceAdmin(
         sensors = sensors?.Select(s => new { sensorId = s.SensorId, firstSeenAt = s.FirstSeenAt, lastSeenAt = s.LastSeenAt }),
     };
 
-    [LoggerMessage(EventId = 600, Level = LogLevel.Information, Message = "Enrolled device {DeviceId} (credential generation {Generation}, certificate serial {Serial})")]
+    [LoggerMessage(EventId = 617, Level = LogLevel.Information, Message = "Enrolled device {DeviceId} (credential generation {Generation}, certificate serial {Serial})")]
     private static partial void LogEnrolled(ILogger logger, string deviceId, int generation, string serial);
 
-    [LoggerMessage(EventId = 601, Level = LogLevel.Information, Message = "Revoked the credentials of device {DeviceId}; open MQTT session dropped: {Dropped}")]
+    [LoggerMessage(EventId = 618, Level = LogLevel.Information, Message = "Revoked the credentials of device {DeviceId}; open MQTT session dropped: {Dropped}")]
     private static partial void LogRevoked(ILogger logger, string deviceId, bool dropped);
 }

@@ -50,6 +50,17 @@ public sealed class DeviceOptions
     [Range(typeof(TimeSpan), "00:00:10", "01:00:00", ErrorMessage = "DeviceSignatureMaxSkew must be between 10 seconds and 1 hour.")]
     public TimeSpan DeviceSignatureMaxSkew { get; set; } = TimeSpan.FromSeconds(300);
 
+    /// <summary>
+    /// Fleet provisioning: the shared secret that signs a device's startup event
+    /// (<c>POST /api/devices/startup</c>). Unset (the default): provisioning is off.
+    /// </summary>
+    [ConfigurationKeyName("DeviceProvisioningSecret")]
+    [MinLength(16, ErrorMessage = "DeviceProvisioningSecret must be at least 16 characters.")]
+    public string? DeviceProvisioningSecret { get; set; }
+
+    /// <summary>True when fleet provisioning is on (<c>DeviceProvisioningSecret</c> set).</summary>
+    public bool ProvisioningEnabled => !string.IsNullOrEmpty(DeviceProvisioningSecret);
+
     /// <summary>Validity of an issued device certificate.</summary>
     [ConfigurationKeyName("DeviceCertificateLifetime")]
     [Range(typeof(TimeSpan), "1.00:00:00", "3650.00:00:00", ErrorMessage = "DeviceCertificateLifetime must be between 1 and 3650 days.")]

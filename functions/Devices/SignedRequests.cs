@@ -81,6 +81,42 @@ public sealed class SignedRequests(IServiceProvider services, DeviceRegistry reg
             : new(null, BadSignature);
     }
 
+    /// <summary>
+    /// Checks a request signed with a shared secret (fleet provisioning's startup event): the same
+    /// <c>x-timestamp</c> and <c>x-signature</c> scheme, keyed with <paramref name="secret"/>. Null
+    /// when valid, otherwise the problem.
+    /// </summary>
+    public string? VerifyShared(HttpRequest request, string secret, ReadOnlySpan<byte> body)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(secret);
+        string? timestampText = request.Headers[TimestampHeader];
+        string? signatureText = request.Headers[SignatureHeader];
+        if (string.IsNullOrEmpty(timestampText) || string.IsNullOrEmpty(signatureText))
+        {
+            return "A startup event needs x-timestamp and x-signature (HMAC-SHA256 of \"{x-timestamp}\\n{body}\" with the provisioning secret).";
+        }
+
+        if (!long.TryParse(timestampText, NumberStyles.None, CultureInfo.InvariantCulture, out var timestamp))
+        {
+            return "x-timestamp must be Unix seconds.";
+        }
+
+        var skew = (long)options.Value.DeviceSignatureMaxSkew.TotalSeconds;
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        if (Math.Abs(now - timestamp) > skew)
+        {
+            return $"Stale signature: x-timestamp is {now - timestamp} s from the server's clock (at most {skew} s; DeviceSignatureMaxSkew).";
+        }
+
+        var presented = new byte[32];
+        var wellFormed = signatureText.Length == 64 && Convert.FromHexString(signatureText, presented, out _, out var written) == System.Buffers.OperationStatus.Done && written == 32;
+        var expected = Mac(Encoding.UTF8.GetBytes(secret), timestamp, body);
+        return CryptographicOperations.FixedTimeEquals(expected, presented) && wellFormed
+            ? null
+            : "Bad signature: x-signature is not the HMAC-SHA256 of \"{x-timestamp}\\n{body}\" with the provisioning secret.";
+    }
+
     private static byte[] Mac(byte[] key, long timestamp, ReadOnlySpan<byte> body)
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key);

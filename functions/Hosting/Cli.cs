@@ -46,13 +46,15 @@ public static class Cli
         var simRate = new Option<double>("--rate") { Description = "Readings per second per device.", DefaultValueFactory = _ => 2 };
         var simTransport = new Option<string>("--transport") { Description = "mqtt (mutual TLS, QoS 1) or http (signed).", DefaultValueFactory = _ => "mqtt" };
         var simDuration = new Option<int>("--duration") { Description = "Seconds to run.", DefaultValueFactory = _ => 60 };
-        var simulate = new Command("simulate", "Enrol simulated devices on a running app and send realistic temperatures over MQTT or signed HTTP, with a live count and a summary.")
+        var simProvisioning = new Option<string?>("--provisioning-secret") { Description = "Provision the devices with startup events signed with this DeviceProvisioningSecret instead of enrolling them (default: DeviceProvisioningSecret from the environment, else enrolment)." };
+        var simulate = new Command("simulate", "Enrol (or provision) simulated devices on a running app and send realistic temperatures over MQTT or signed HTTP, with a live count and a summary.")
         {
-            simUrl, simKey, simDevices, simRate, simTransport, simDuration,
+            simUrl, simKey, simDevices, simRate, simTransport, simDuration, simProvisioning,
         };
         simulate.SetAction((parse, cancellationToken) => SimulateCommand.RunAsync(
             parse.GetValue(simUrl)!, RecalibrateCommand.ResolveKey(parse.GetValue(simKey), System.Environment.GetEnvironmentVariable("Keys__Master"), LocalSettings()),
-            parse.GetValue(simDevices), parse.GetValue(simRate), parse.GetValue(simTransport)!, parse.GetValue(simDuration), cancellationToken));
+            parse.GetValue(simDevices), parse.GetValue(simRate), parse.GetValue(simTransport)!, parse.GetValue(simDuration),
+            parse.GetValue(simProvisioning) ?? System.Environment.GetEnvironmentVariable("DeviceProvisioningSecret"), cancellationToken));
 
         var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate, simulate };
         AppendSettingsToStartHelp(root, start);

@@ -54,6 +54,7 @@ public static class SettingsReference
         new("DeviceCaDirectory", "<data-dir>/../device-ca; Development: throwaway; else off", "folder of the device CA (ca.crt, ca.key, hmac.key), created on first start; unset outside Development: device doors off"),
         new("DeviceCertificateLifetime", "365.00:00:00", "validity of an issued device certificate"),
         new("DeviceSignatureMaxSkew", "00:05:00", "how far x-timestamp of a signed request may be from now"),
+        new("DeviceProvisioningSecret", "- (off)", "shared secret signing devices' startup events (POST /api/devices/startup, fleet provisioning); unset: off"),
         new("MqttBroker", "embedded broker", "host:port of an external MQTT 5 broker (e.g. Mosquitto); none: no MQTT door here"),
         new("MqttPort", "8883", "TLS port of the embedded MQTT broker; 0 picks a free one"),
         new("MqttHost", "localhost", "broker host name told to devices and put in the broker's certificate"),

@@ -29,7 +29,11 @@ internal static class SimulateCommand
         public long Failed;
     }
 
-    public static async Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, CancellationToken cancellationToken) =>
+        RunAsync(url, key, devices, rate, transport, duration, provisioningSecret: null, cancellationToken);
+
+    /// <summary>With <paramref name="provisioningSecret"/> the devices provision themselves (fleet provisioning's signed startup event) instead of being enrolled with the master key.</summary>
+    public static async Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, string? provisioningSecret, CancellationToken cancellationToken)
     {
         if (devices is < 1 or > 10_000 || rate is <= 0 or > 1000 || duration < 1 || transport is not ("mqtt" or "http"))
         {
@@ -40,25 +44,30 @@ internal static class SimulateCommand
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
         var run = Guid.NewGuid().ToString("N")[..6];
         var enrolled = new List<SimDevice>();
-        Console.WriteLine($"Enrolling {devices} devices (sim-{run}-NNN) on {url} ...");
+        var provision = !string.IsNullOrEmpty(provisioningSecret);
+        Console.WriteLine(provision
+            ? $"Provisioning {devices} devices (hardware ids sim:{run}:NNN, startup events signed with the provisioning secret) on {url} ..."
+            : $"Enrolling {devices} devices (sim-{run}-NNN) on {url} ...");
         try
         {
             foreach (var i in Enumerable.Range(0, devices))
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, "/api/devices")
-                {
-                    Content = new StringContent(JsonSerializer.Serialize(new { deviceId = $"sim-{run}-{i:000}" }), Encoding.UTF8, "application/json"),
-                };
-                if (!string.IsNullOrEmpty(key))
+                using var request = provision
+                    ? StartupRequest(provisioningSecret!, JsonSerializer.Serialize(new { hardwareId = $"sim:{run}:{i:000}", firmware = "simulate-1.0" }))
+                    : new HttpRequestMessage(HttpMethod.Post, "/api/devices")
+                    {
+                        Content = new StringContent(JsonSerializer.Serialize(new { deviceId = $"sim-{run}-{i:000}" }), Encoding.UTF8, "application/json"),
+                    };
+                if (!provision && !string.IsNullOrEmpty(key))
                 {
                     request.Headers.Add("x-functions-key", key);
                 }
 
                 using var response = await http.SendAsync(request, cancellationToken);
                 var text = await response.Content.ReadAsStringAsync(cancellationToken);
-                if (!response.IsSuccessStatusCode)
+                if (response.StatusCode != System.Net.HttpStatusCode.Created)
                 {
-                    await Console.Error.WriteLineAsync($"Enrolment refused ({(int)response.StatusCode}): {text}");
+                    await Console.Error.WriteLineAsync($"{(provision ? "Provisioning" : "Enrolment")} refused ({(int)response.StatusCode}): {text}");
                     return (int)response.StatusCode is 401 or 403 ? 5 : 1;
                 }
 
@@ -236,5 +245,18 @@ internal static class SimulateCommand
         {
             await client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None);
         }
+    }
+
+    /// <summary>A device's startup event (fleet provisioning), signed with the shared provisioning secret.</summary>
+    private static HttpRequestMessage StartupRequest(string secret, string body)
+    {
+        var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var request = new HttpRequestMessage(HttpMethod.Post, "/api/devices/startup")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add(SignedRequests.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(SignedRequests.SignatureHeader, SignedRequests.Sign(secret, timestamp, Encoding.UTF8.GetBytes(body)));
+        return request;
     }
 }

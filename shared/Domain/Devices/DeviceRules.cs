@@ -13,6 +13,23 @@ public static class DeviceRules
     public static bool IsValidDeviceId(string? deviceId) =>
         deviceId is { Length: >= 1 and <= 64 } && !deviceId.AsSpan().ContainsAnyExcept(Allowed);
 
+    public const string HardwareIdRule = "Is 1-64 characters that, lower-cased and with ':' as '-', make a device id: ASCII letters, digits, '-', '_', '.', ':' (e.g. aa:bb:cc:dd:ee:01).";
+
+    /// <summary>
+    /// The device id of a hardware id (fleet provisioning): lower case, ':' → '-'
+    /// (<c>AA:BB:CC:DD:EE:01</c> → <c>aa-bb-cc-dd-ee-01</c>); null when that is not a valid device id.
+    /// </summary>
+    public static string? DeviceIdOfHardwareId(string? hardwareId)
+    {
+        if (hardwareId is null)
+        {
+            return null;
+        }
+
+        var id = hardwareId.ToLowerInvariant().Replace(':', '-');
+        return IsValidDeviceId(id) ? id : null;
+    }
+
     /// <summary>A device writes the sensor named as itself, or <c>{deviceId}:…</c>.</summary>
     public static bool MayWrite(string deviceId, string sensorId)
     {

@@ -13,7 +13,8 @@ public sealed record Device(
     string? CertificateSerial,
     string? CertificateThumbprint,
     DateTimeOffset? CertificateNotAfter,
-    DateTimeOffset? RevokedAt)
+    DateTimeOffset? RevokedAt,
+    DateTimeOffset? LastBootAt)
 {
     public const string None = "none";
     public const string Active = "active";

@@ -8,7 +8,7 @@ public sealed class DeviceStore(NpgsqlDataSource dataSource)
 {
     private const string Columns = """
         device_id, hardware_id, display_name, firmware, created_at, last_seen_at, credential_state,
-        credential_generation, certificate_serial, certificate_thumbprint, certificate_not_after, revoked_at
+        credential_generation, certificate_serial, certificate_thumbprint, certificate_not_after, revoked_at, last_boot_at
         """;
 
     /// <summary>
@@ -31,13 +31,53 @@ public sealed class DeviceStore(NpgsqlDataSource dataSource)
         return await ReadOneAsync(command, cancellationToken);
     }
 
-    /// <summary>Records the issued certificate and makes the generation's credentials active.</summary>
-    public async Task<Device?> ActivateAsync(string deviceId, int generation, string serial, string thumbprint, DateTimeOffset notAfter, CancellationToken cancellationToken)
+    /// <summary>
+    /// A device's startup event (fleet provisioning): creates the device when unknown (credential
+    /// state none, generation 1) and records its firmware and boot time. Null when the hardware id is
+    /// already another device's.
+    /// </summary>
+    public async Task<Device?> RecordStartupAsync(string deviceId, string hardwareId, string? firmware, CancellationToken cancellationToken)
+    {
+        // Two first startups of one device at once: the second insert can fail on the hardware_id
+        // index (not the conflict target) once the first commits; again, it takes the update path.
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var command = dataSource.CreateCommand($"""
+                insert into device (device_id, hardware_id, firmware, last_boot_at, credential_state, credential_generation)
+                values ($1, $2, $3, now(), 'none', 1)
+                on conflict (device_id) do update
+                   set firmware = coalesce(excluded.firmware, device.firmware), last_boot_at = now()
+                returning {Columns}
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = deviceId });
+            command.Parameters.Add(new NpgsqlParameter { Value = hardwareId });
+            command.Parameters.Add(new NpgsqlParameter { Value = (object?)firmware ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            try
+            {
+                return await ReadOneAsync(command, cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation && attempt >= 3)
+            {
+                return null;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                // Retried.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records the issued certificate and makes the generation's credentials active; with
+    /// <paramref name="onlyIfNeverIssued"/> only while the device's state is still none (so of two
+    /// concurrent provisionings exactly one wins).
+    /// </summary>
+    public async Task<Device?> ActivateAsync(string deviceId, int generation, string serial, string thumbprint, DateTimeOffset notAfter, bool onlyIfNeverIssued, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
             update device set credential_state = 'active', certificate_serial = $3, certificate_thumbprint = $4,
                    certificate_not_after = $5, revoked_at = null
-             where device_id = $1 and credential_generation = $2
+             where device_id = $1 and credential_generation = $2 {(onlyIfNeverIssued ? "and credential_state = 'none'" : "")}
             returning {Columns}
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = deviceId });
@@ -126,7 +166,8 @@ public sealed class DeviceStore(NpgsqlDataSource dataSource)
         r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
         Utc(r.GetDateTime(4)), r.IsDBNull(5) ? null : Utc(r.GetDateTime(5)), r.GetString(6), r.GetInt32(7),
         r.IsDBNull(8) ? null : r.GetString(8), r.IsDBNull(9) ? null : r.GetString(9),
-        r.IsDBNull(10) ? null : Utc(r.GetDateTime(10)), r.IsDBNull(11) ? null : Utc(r.GetDateTime(11)));
+        r.IsDBNull(10) ? null : Utc(r.GetDateTime(10)), r.IsDBNull(11) ? null : Utc(r.GetDateTime(11)),
+        r.IsDBNull(12) ? null : Utc(r.GetDateTime(12)));
 
     private static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value, DateTimeKind.Utc));
 }

@@ -54,13 +54,42 @@ public sealed partial class KedaManifestTests
     [Fact]
     public void No_function_is_enabled_by_two_deployments()
     {
+        // GetStatus (read-only, per pod) is the one exception: the mqtt-bridge Deployment runs a
+        // hosted service, not a function, and enables it only because an empty allow-list would
+        // enable every function.
         var owners = Manifests.Value.Deployments
             .SelectMany(d => d.Functions.Select(f => (Function: f, Deployment: d.Name)))
+            .Where(x => !(x.Function == "GetStatus" && x.Deployment == "mqtt-bridge"))
             .GroupBy(x => x.Function, StringComparer.Ordinal)
             .ToList();
 
         Assert.NotEmpty(owners);
         Assert.All(owners, group => Assert.Single(group));
+    }
+
+    [Fact]
+    public void Mosquitto_config_map_carries_the_repo_mosquitto_conf_and_acl_verbatim()
+    {
+        var root = FindRepoRoot();
+        var manifest = File.ReadAllText(Path.Combine(root, "keda", "base", "mosquitto.yaml"));
+        var configMap = new YamlDotNet.Serialization.DeserializerBuilder().Build()
+            .Deserialize<Dictionary<string, object>>(manifest.Split("\n---\n", 2)[0] + "\n");
+        var data = (Dictionary<object, object>)configMap["data"];
+        Assert.Equal(File.ReadAllText(Path.Combine(root, "mosquitto", "mosquitto.conf")), (string)data["mosquitto.conf"]);
+        Assert.Equal(File.ReadAllText(Path.Combine(root, "mosquitto", "acl")), (string)data["acl"]);
+    }
+
+    [Fact]
+    public void Mqtt_bridge_deployment_runs_the_bridge_against_the_in_cluster_Mosquitto_while_the_other_pods_run_no_MQTT_door()
+    {
+        var root = FindRepoRoot();
+        var bridge = File.ReadAllText(Path.Combine(root, "keda", "base", "mqtt-bridge.yaml"));
+        Assert.Contains("- name: MqttBroker\n              value: mosquitto.sensorpipeline.svc:8883", bridge, StringComparison.Ordinal);
+        Assert.Contains("- name: DeviceCaDirectory", bridge, StringComparison.Ordinal);
+        Assert.Contains("type: cpu", bridge, StringComparison.Ordinal);
+        var configMap = File.ReadAllText(Path.Combine(root, "keda", "base", "configmap.yaml"));
+        Assert.Contains("MqttBroker: none", configMap, StringComparison.Ordinal);
+        Assert.Equal(["GetStatus"], Manifests.Value.Deployments.Single(d => d.Name == "mqtt-bridge").Functions);
     }
 
     [Fact]
@@ -378,8 +407,9 @@ public sealed partial class KedaManifestTests
                 .Where(o => Str(o, "kind") == "ConfigMap")
                 .ToDictionary(o => Required(o, "metadata", "name"), ConfigMapData, StringComparer.Ordinal);
 
+            // The app's Deployments (label app.kubernetes.io/name=sensorpipeline), not Mosquitto's.
             var deployments = objects
-                .Where(o => Str(o, "kind") == "Deployment")
+                .Where(o => Str(o, "kind") == "Deployment" && Str(o, "metadata", "labels", "app.kubernetes.io/name") == "sensorpipeline")
                 .Select(o => ReadDeployment(o, configMaps))
                 .ToList();
 

@@ -64,6 +64,17 @@ public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Fleet_provisioning_is_off_without_DeviceProvisioningSecret_and_says_so()
+    {
+        var body = "{\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}";
+        var response = await ProvisioningTests.PostStartupAsync(_app, "fleet-secret-0123456789abcdef", body);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("DeviceProvisioningSecret is not set", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await _app.ScalarAsync("select count(*) from device"));
+    }
+
+    [Fact]
     public async Task Signed_reading_without_a_key_is_stored_calibrated_and_registers_the_sensor_while_unsigned_needs_a_key()
     {
         var device = await EnrolAsync(_app, "dev-2");

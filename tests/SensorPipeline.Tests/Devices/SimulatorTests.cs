@@ -8,12 +8,14 @@ namespace SensorPipeline.Tests.Devices;
 [Collection(IntegrationCollection.Name)]
 public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
 {
+    private const string ProvisioningSecret = "simulate-fleet-secret-0123456789";
     private PipelineApp _app = null!;
 
     public async Task InitializeAsync()
     {
         var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("simulate"));
         RequireKeys(settings);
+        settings["DeviceProvisioningSecret"] = ProvisioningSecret;
         _app = await PipelineApp.StartAsync(settings);
     }
 
@@ -34,6 +36,21 @@ public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
             async () => (Raw: await _app.ScalarAsync("select count(*) from raw_data"), Calibrated: await _app.ScalarAsync("select count(*) from calibrated_temperature")),
             n => n.Raw - before >= 30 && n.Calibrated == n.Raw, TimeSpan.FromSeconds(60), "the simulated readings stored and calibrated");
         Assert.Equal(0, await _app.ScalarAsync("select count(*) from raw_data where sensor_id not like 'sim-%'"));
+    }
+
+    [Fact]
+    public async Task Simulated_devices_provision_themselves_with_the_fleet_secret_and_their_readings_are_stored()
+    {
+        var devicesBefore = await _app.ScalarAsync("select count(*) from device where firmware = 'simulate-1.0'");
+        // No master key: the startup events carry the devices in.
+        var exit = await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), key: null, devices: 2, rate: 5, "http", duration: 2, ProvisioningSecret, CancellationToken.None);
+        Assert.Equal(0, exit);
+        Assert.Equal(devicesBefore + 2, await _app.ScalarAsync("select count(*) from device where firmware = 'simulate-1.0' and hardware_id like 'sim:%' and last_boot_at is not null and credential_state = 'active'"));
+        await Eventually.WaitForAsync(
+            () => _app.ScalarAsync("select count(*) from raw_data r join device_sensor s on s.sensor_id = r.sensor_id join device d on d.device_id = s.device_id where d.firmware = 'simulate-1.0'"),
+            n => n >= 10, TimeSpan.FromSeconds(60), "the provisioned devices' readings stored");
+
+        Assert.Equal(5, await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), null, 1, 1, "http", 1, "not-the-fleet-secret-0123", CancellationToken.None));
     }
 
     [Fact]

@@ -1,0 +1,128 @@
+using System.Text.Json;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
+using SensorPipeline.Domain.Devices;
+using SensorPipeline.Domain.Storage;
+using SensorPipeline.Functions.Http;
+
+namespace SensorPipeline.Functions.Devices;
+
+/// <summary>
+/// Fleet provisioning (issue 14, item 5): <c>POST /api/devices/startup</c>, a device's startup event
+/// signed with the shared <c>DeviceProvisioningSecret</c> (<c>x-timestamp</c>, <c>x-signature</c> as
+/// the signed HTTP door), body <c>{"hardwareId":"aa:bb:cc:dd:ee:01","firmware":"2.4.1"}</c>. An
+/// unknown device is registered (its id derived from the hardware id: lower case, ':' → '-'), its
+/// firmware and boot time recorded, and its credentials returned once (201, as enrolment); a device
+/// that has had credentials gets only its id (200): a revoked one is re-enrolled by an operator,
+/// not by the fleet secret. Off (404) while the secret is unset.
+/// </summary>
+public sealed partial class DeviceProvisioning(
+    DeviceStore store, IServiceProvider services, DeviceRegistry registry, SignedRequests signatures, MqttEndpoint mqtt,
+    IOptions<DeviceOptions> options, ILogger<DeviceProvisioning> logger)
+{
+    [Function("DeviceStartup")]
+    public async Task<IResult> StartupAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "devices/startup")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var o = options.Value;
+        if (!o.ProvisioningEnabled)
+        {
+            return Problems.Message(StatusCodes.Status404NotFound, null, "Fleet provisioning is off on this instance: DeviceProvisioningSecret is not set.");
+        }
+
+        if (!JsonBody.IsJson(request.ContentType))
+        {
+            return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
+        }
+
+        string? hardwareId = null;
+        string? firmware = null;
+        try
+        {
+            using var body = await JsonBody.ReadAsync(request, cancellationToken);
+            if (signatures.VerifyShared(request, o.DeviceProvisioningSecret!, body!.Memory.Span) is { } problem)
+            {
+                LogStartupRefused(logger, problem);
+                return Problems.Message(StatusCodes.Status401Unauthorized, null, problem);
+            }
+
+            using var json = JsonDocument.Parse(body.Memory);
+            if (json.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return Problems.Message(StatusCodes.Status400BadRequest, null, "The body must be a JSON object: {\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}.");
+            }
+
+            foreach (var property in json.RootElement.EnumerateObject())
+            {
+                switch (property.Name)
+                {
+                    case "hardwareId" when property.Value.ValueKind == JsonValueKind.String:
+                        hardwareId = property.Value.GetString();
+                        break;
+                    case "firmware" when property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null:
+                        firmware = property.Value.GetString();
+                        break;
+                    default:
+                        return Problems.Message(StatusCodes.Status400BadRequest, property.Name, "Unknown field or wrong type (hardwareId: string, firmware: string).");
+                }
+            }
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
+        }
+        catch (JsonException e)
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message);
+        }
+
+        var deviceId = DeviceRules.DeviceIdOfHardwareId(hardwareId);
+        if (deviceId is null)
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "hardwareId", DeviceRules.HardwareIdRule);
+        }
+
+        if (firmware is { Length: > 64 })
+        {
+            return Problems.Message(StatusCodes.Status400BadRequest, "firmware", "At most 64 characters.");
+        }
+
+        if (!o.DoorsEnabled)
+        {
+            return Problems.Message(StatusCodes.Status503ServiceUnavailable, null, "Provisioning needs the device CA: DeviceCaDirectory is not set.");
+        }
+
+        var authority = services.GetRequiredService<DeviceAuthority>();
+        if (await store.RecordStartupAsync(deviceId, hardwareId!, firmware, cancellationToken) is not { } device)
+        {
+            return Problems.Message(StatusCodes.Status409Conflict, "hardwareId", $"Hardware id {hardwareId} is already registered to another device.");
+        }
+
+        if (device.CredentialState == Device.None)
+        {
+            var issued = authority.Issue(device.DeviceId, device.CredentialGeneration, o.DeviceCertificateLifetime);
+            if (await store.ActivateAsync(device.DeviceId, device.CredentialGeneration, issued.Serial, issued.Thumbprint, issued.NotAfter, onlyIfNeverIssued: true, cancellationToken) is not null)
+            {
+                registry.Invalidate(device.DeviceId);
+                LogProvisioned(logger, device.DeviceId, device.CredentialGeneration, issued.Serial, firmware);
+                return Results.Json(DeviceAdmin.CredentialsBody(device.DeviceId, issued, authority, mqtt), statusCode: StatusCodes.Status201Created);
+            }
+
+            // A concurrent startup of the same device issued its credentials first: those stand.
+            device = await store.GetAsync(device.DeviceId, cancellationToken) ?? device;
+        }
+
+        LogStartup(logger, device.DeviceId, device.CredentialState, firmware);
+        return Results.Json(new { deviceId = device.DeviceId, credentialState = device.CredentialState });
+    }
+
+    [LoggerMessage(EventId = 619, Level = LogLevel.Information, Message = "Provisioned device {DeviceId} at its startup (credential generation {Generation}, certificate serial {Serial}, firmware {Firmware})")]
+    private static partial void LogProvisioned(ILogger logger, string deviceId, int generation, string serial, string? firmware);
+
+    [LoggerMessage(EventId = 620, Level = LogLevel.Debug, Message = "Startup of device {DeviceId} (credentials {CredentialState}, firmware {Firmware})")]
+    private static partial void LogStartup(ILogger logger, string deviceId, string credentialState, string? firmware);
+
+    [LoggerMessage(EventId = 621, Level = LogLevel.Warning, Message = "Refused a device startup event: {Problem}")]
+    private static partial void LogStartupRefused(ILogger logger, string problem);
+}
