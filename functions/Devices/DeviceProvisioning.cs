@@ -8,7 +8,7 @@ using SensorPipeline.Functions.Http;
 namespace SensorPipeline.Functions.Devices;
 
 /// <summary>
-/// Fleet provisioning (issue 14, item 5): <c>POST /api/devices/startup</c>, a device's startup event
+/// Fleet provisioning: <c>POST /api/devices/startup</c>, a device's startup event
 /// signed with the shared <c>DeviceProvisioningSecret</c> (<c>x-timestamp</c>, <c>x-signature</c> as
 /// the signed HTTP door), body <c>{"hardwareId":"aa:bb:cc:dd:ee:01","firmware":"2.4.1"}</c>. An
 /// unknown device is registered (its id derived from the hardware id: lower case, ':' → '-'), its

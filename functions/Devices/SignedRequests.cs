@@ -7,7 +7,7 @@ using SensorPipeline.Domain.Devices;
 namespace SensorPipeline.Functions.Devices;
 
 /// <summary>
-/// Signed HTTP (issue 14): <c>x-device-id</c>, <c>x-timestamp</c> (Unix seconds, within
+/// Signed HTTP: <c>x-device-id</c>, <c>x-timestamp</c> (Unix seconds, within
 /// <c>DeviceSignatureMaxSkew</c>) and <c>x-signature</c> = hex HMAC-SHA256 of
 /// <c>"{timestamp}\n{body}"</c> keyed with the device's secret (its UTF-8 bytes). The secret is
 /// derived, never stored; the comparison is constant-time.

@@ -15,7 +15,7 @@ namespace SensorPipeline.Functions.Ingest;
 /// <c>POST /api/readings</c>: one reading or an array of them. All or nothing: any invalid reading
 /// rejects the request (400, every problem listed); otherwise every reading is produced to
 /// <c>temperature.raw</c> and the answer is 202 only once the broker acknowledged all of them.
-/// Two doors (issue 14): a function key (services), or a device's signature (<see cref="SignedRequests"/>:
+/// Two doors: a function key (services), or a device's signature (<see cref="SignedRequests"/>:
 /// the device then writes only its own sensors). The function is declared Anonymous so that a
 /// signed request reaches it without a key; it checks "a key or a valid signature" itself, and an
 /// unsigned request without a valid key is refused before its body is read.

@@ -30,7 +30,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "EnrolDevice", "GetCalibration", "GetDevice", "GetRecalibration",
+            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetRecalibration",
             "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListDevices", "ListSensors",
             "PersistRawReadings", "PutCalibration", "RecalibrationProducer", "ReconcileUncalibrated", "ReplayDeadLetters",
             "RevokeDeviceCredentials", "StartRecalibration",
@@ -56,8 +56,10 @@ public sealed class FunctionsMetadataTests
     }
 
     [Theory]
-    // Anonymous to the host: the function itself requires a function key or a device signature (issue 14).
+    // Anonymous to the host: the function itself requires a function key or a device signature.
     [InlineData("IngestReadings", "post", "readings", "Anonymous")]
+    // Anonymous to the host: signed with the fleet provisioning secret, checked by the function.
+    [InlineData("DeviceStartup", "post", "devices/startup", "Anonymous")]
     [InlineData("EnrolDevice", "post", "devices", "Admin")]
     [InlineData("ListDevices", "get", "devices", "Admin")]
     [InlineData("GetDevice", "get", "devices/{deviceId}", "Admin")]
