@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Devices;
@@ -20,39 +19,28 @@ public sealed partial class DeviceAdmin(
         [HttpTrigger(AuthorizationLevel.Admin, "post", Route = "devices")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        if (request.ContentType is null || !request.ContentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
-        {
-            return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
-        }
-
-        string? deviceId = null;
-        string? displayName = null;
+        string? deviceId;
+        string? displayName;
         try
         {
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            using var body = await JsonBody.ReadAsync(request, cancellationToken);
+            if (body is null)
             {
-                return Problems.Message(StatusCodes.Status400BadRequest, null, "The body must be a JSON object: {\"deviceId\":\"dev-1\"}.");
+                return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
             }
 
-            foreach (var property in body.RootElement.EnumerateObject())
+            var (fields, invalid) = JsonBody.StringFields(body.Memory, "{\"deviceId\":\"dev-1\"}", "deviceId", "displayName");
+            if (invalid is not null || fields is null)
             {
-                switch (property.Name)
-                {
-                    case "deviceId" when property.Value.ValueKind == JsonValueKind.String:
-                        deviceId = property.Value.GetString();
-                        break;
-                    case "displayName" when property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null:
-                        displayName = property.Value.GetString();
-                        break;
-                    default:
-                        return Problems.Message(StatusCodes.Status400BadRequest, property.Name, "Unknown field or wrong type (deviceId: string, displayName: string).");
-                }
+                return invalid ?? Results.BadRequest();
             }
+
+            deviceId = fields.GetValueOrDefault("deviceId");
+            displayName = fields.GetValueOrDefault("displayName");
         }
-        catch (JsonException e)
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message);
+            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
         }
 
         if (!DeviceRules.IsValidDeviceId(deviceId))

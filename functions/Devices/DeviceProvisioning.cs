@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Devices;
@@ -47,34 +46,18 @@ public sealed partial class DeviceProvisioning(
                 return Problems.Message(StatusCodes.Status401Unauthorized, null, problem);
             }
 
-            using var json = JsonDocument.Parse(body.Memory);
-            if (json.RootElement.ValueKind != JsonValueKind.Object)
+            var (fields, invalid) = JsonBody.StringFields(body.Memory, "{\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}", "hardwareId", "firmware");
+            if (invalid is not null || fields is null)
             {
-                return Problems.Message(StatusCodes.Status400BadRequest, null, "The body must be a JSON object: {\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}.");
+                return invalid ?? Results.BadRequest();
             }
 
-            foreach (var property in json.RootElement.EnumerateObject())
-            {
-                switch (property.Name)
-                {
-                    case "hardwareId" when property.Value.ValueKind == JsonValueKind.String:
-                        hardwareId = property.Value.GetString();
-                        break;
-                    case "firmware" when property.Value.ValueKind is JsonValueKind.String or JsonValueKind.Null:
-                        firmware = property.Value.GetString();
-                        break;
-                    default:
-                        return Problems.Message(StatusCodes.Status400BadRequest, property.Name, "Unknown field or wrong type (hardwareId: string, firmware: string).");
-                }
-            }
+            hardwareId = fields.GetValueOrDefault("hardwareId");
+            firmware = fields.GetValueOrDefault("firmware");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
-        }
-        catch (JsonException e)
-        {
-            return Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message);
         }
 
         var deviceId = DeviceRules.DeviceIdOfHardwareId(hardwareId);

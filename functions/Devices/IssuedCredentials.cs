@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace SensorPipeline.Functions.Devices;
 
 /// <summary>A device's credentials as issued: shown once, never stored.</summary>

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Devices;
 
 namespace SensorPipeline.Functions.Devices;

@@ -1,4 +1,3 @@
-using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 using SensorPipeline.Functions.Devices;
 using SensorPipeline.Runtime.Kafka;
