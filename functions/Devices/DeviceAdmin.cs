@@ -29,10 +29,9 @@ public sealed partial class DeviceAdmin(
                 return Problems.Message(StatusCodes.Status415UnsupportedMediaType, null, "Content-Type must be application/json.");
             }
 
-            var (fields, invalid) = JsonBody.StringFields(body.Memory, "{\"deviceId\":\"dev-1\"}", "deviceId", "displayName");
-            if (invalid is not null || fields is null)
+            if (!JsonBody.TryStringFields(body.Memory, "{\"deviceId\":\"dev-1\"}", out var fields, out var invalid, "deviceId", "displayName"))
             {
-                return invalid ?? Results.BadRequest();
+                return invalid;
             }
 
             deviceId = fields.GetValueOrDefault("deviceId");
@@ -40,7 +39,7 @@ public sealed partial class DeviceAdmin(
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
+            return Problems.BodyTooLarge();
         }
 
         if (!DeviceRules.IsValidDeviceId(deviceId))

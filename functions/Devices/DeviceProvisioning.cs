@@ -46,10 +46,9 @@ public sealed partial class DeviceProvisioning(
                 return Problems.Message(StatusCodes.Status401Unauthorized, null, problem);
             }
 
-            var (fields, invalid) = JsonBody.StringFields(body.Memory, "{\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}", "hardwareId", "firmware");
-            if (invalid is not null || fields is null)
+            if (!JsonBody.TryStringFields(body.Memory, "{\"hardwareId\":\"aa:bb:cc:dd:ee:01\",\"firmware\":\"2.4.1\"}", out var fields, out var invalid, "hardwareId", "firmware"))
             {
-                return invalid ?? Results.BadRequest();
+                return invalid;
             }
 
             hardwareId = fields.GetValueOrDefault("hardwareId");
@@ -57,7 +56,7 @@ public sealed partial class DeviceProvisioning(
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
+            return Problems.BodyTooLarge();
         }
 
         var deviceId = DeviceRules.DeviceIdOfHardwareId(hardwareId);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 
 namespace SensorPipeline.Functions.Http;
@@ -70,38 +71,49 @@ public sealed class JsonBody : IDisposable
     }
 
     /// <summary>
-    /// A small JSON object whose fields are all optional strings (<paramref name="names"/>): their
-    /// values by name, or the 400 to answer — not JSON, not an object (with <paramref name="example"/>),
-    /// or a field that is unknown or not a string (named).
+    /// A small JSON object whose fields are all optional strings (<paramref name="names"/>): true with
+    /// their values by name, or false with the 400 to answer — not JSON, not an object (with
+    /// <paramref name="example"/>), or a field that is unknown or not a string (named).
     /// </summary>
-    public static (Dictionary<string, string?>? Fields, IResult? Problem) StringFields(ReadOnlyMemory<byte> body, string example, params string[] names)
+    public static bool TryStringFields(
+        ReadOnlyMemory<byte> body,
+        string example,
+        [NotNullWhen(true)] out Dictionary<string, string?>? fields,
+        [NotNullWhen(false)] out IResult? problem,
+        params string[] names)
     {
         ArgumentNullException.ThrowIfNull(names);
+        fields = null;
         try
         {
             using var json = JsonDocument.Parse(body);
             if (json.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return (null, Problems.Message(StatusCodes.Status400BadRequest, null, $"The body must be a JSON object: {example}."));
+                problem = Problems.Message(StatusCodes.Status400BadRequest, null, $"The body must be a JSON object: {example}.");
+                return false;
             }
 
-            var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var values = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var property in json.RootElement.EnumerateObject())
             {
                 if (!names.Contains(property.Name, StringComparer.Ordinal) || property.Value.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
                 {
-                    return (null, Problems.Message(StatusCodes.Status400BadRequest, property.Name,
-                        $"Unknown field or wrong type ({string.Join(", ", names.Select(n => n + ": string"))})."));
+                    problem = Problems.Message(StatusCodes.Status400BadRequest, property.Name,
+                        $"Unknown field or wrong type ({string.Join(", ", names.Select(n => n + ": string"))}).");
+                    return false;
                 }
 
-                fields[property.Name] = property.Value.GetString();
+                values[property.Name] = property.Value.GetString();
             }
 
-            return (fields, null);
+            fields = values;
+            problem = null;
+            return true;
         }
         catch (JsonException e)
         {
-            return (null, Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message));
+            problem = Problems.Message(StatusCodes.Status400BadRequest, null, "The body is not valid JSON: " + e.Message);
+            return false;
         }
     }
 

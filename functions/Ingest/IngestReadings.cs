@@ -75,7 +75,7 @@ public sealed partial class IngestReadings(
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             PipelineTelemetry.ReadingsRejected.Add(1, new KeyValuePair<string, object?>("http.response.status_code", 413));
-            return Problems.Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
+            return Problems.BodyTooLarge();
         }
 
         if (errors.Count > 0)
