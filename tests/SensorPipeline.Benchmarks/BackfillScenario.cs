@@ -20,8 +20,6 @@ internal static class BackfillScenario
     /// <summary>History readings are this far apart per sensor.</summary>
     private static readonly TimeSpan HistoryStep = TimeSpan.FromSeconds(10);
 
-    private sealed record Phase(string Name, DateTime From, DateTime To, double Seconds, double AppCpu, double PgCpu, double MachineBusy, string LoadStart, string LoadEnd);
-
     private sealed record JobRow(string State, long Total, long Published, DateTime CreatedAt, DateTime? FinishedAt);
 
     public static async Task<int> RunAsync(
@@ -59,7 +57,7 @@ internal static class BackfillScenario
             load.SetSteadyWindow(steadyStart, long.MaxValue);
 
             Console.WriteLine($"  phase A: realtime load without a backfill, {options.Duration.TotalSeconds:0} s...");
-            var phaseA = await MeasurePhaseAsync("A", app, postmaster, options.Duration, token);
+            var phaseA = await Phase.MeasureAsync("A", app, postmaster, options.Duration, token);
 
             Console.WriteLine($"  phase B: POST /api/recalibrations from {historyFrom:O} to {historyTo:O} (every sensor)...");
             var posted = Stopwatch.StartNew();
@@ -87,7 +85,7 @@ internal static class BackfillScenario
 
             Console.WriteLine($"    producing after {posted.Elapsed.TotalSeconds:0.0} s (published {job.Published:N0}, state {job.State}); realtime load with the backfill, {options.Duration.TotalSeconds:0} s...");
             var publishedAtB = job.Published;
-            var phaseB = await MeasurePhaseAsync("B", app, postmaster, options.Duration, token);
+            var phaseB = await Phase.MeasureAsync("B", app, postmaster, options.Duration, token);
             var jobAtBEnd = await ReadJobAsync(db, jobId, token);
 
             await stopLoad.CancelAsync();
@@ -181,23 +179,6 @@ internal static class BackfillScenario
                 await backlog.DisposeAsync();
             }
         }
-    }
-
-    private static async Task<Phase> MeasurePhaseAsync(string name, AppProcess app, int? postmaster, TimeSpan duration, CancellationToken token)
-    {
-        var loadStart = ProcStats.LoadAverage();
-        var from = DateTime.UtcNow;
-        var start = Stopwatch.GetTimestamp();
-        var app0 = ProcStats.CpuSeconds(app.Pid) ?? 0;
-        var pg0 = postmaster is { } p0 ? ProcStats.TreeCpuSeconds(p0) : 0;
-        var machine0 = ProcStats.MachineCpu();
-        await Task.Delay(duration, token);
-        var to = DateTime.UtcNow;
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        var app1 = ProcStats.CpuSeconds(app.Pid) ?? app0;
-        var pg1 = postmaster is { } p1 ? ProcStats.TreeCpuSeconds(p1) : 0;
-        var machine1 = ProcStats.MachineCpu();
-        return new Phase(name, from, to, seconds, app1 - app0, pg1 - pg0, (machine1.Busy - machine0.Busy) / Math.Max(1e-9, machine1.Total - machine0.Total), loadStart, ProcStats.LoadAverage());
     }
 
     /// <summary>

@@ -23,6 +23,10 @@ internal sealed class BenchmarkOptions
     public string? AppDll { get; private set; }
     public int Port { get; private set; }
     public bool ShowHelp { get; private set; }
+    /// <summary>MQTT scenario: enrolled devices, each its own MQTT connection.</summary>
+    public int Devices { get; private set; } = 100;
+    /// <summary>MQTT scenario: readings per published message.</summary>
+    public int MqttBatch { get; private set; } = 20;
     /// <summary><c>throughput</c> (the default) or <c>backfill</c> (realtime latency with and without a recalibration backfill).</summary>
     public string Scenario { get; private set; } = "throughput";
     /// <summary>Backfill scenario: raw readings of old data seeded before the run.</summary>
@@ -71,7 +75,13 @@ internal sealed class BenchmarkOptions
                                10) for --duration without (phase A) and then with (phase B) a
                                recalibration job over all of them, and compares realtime latency;
                                invoke: the portable host's cost per invocation (its FunctionContext,
-                               DI scope, binding), in process, no servers
+                               DI scope, binding), in process, no servers; mqtt: enrols --devices
+                               devices that publish flat out over mutual TLS to the embedded broker
+                               (QoS 1, --mqtt-batch readings a message, the next after the PUBACK),
+                               then the HTTP load above on the same app, each for --warmup and
+                               --duration, and prints both doors side by side
+          --devices N          mqtt: devices, each its own TLS connection [100]
+          --mqtt-batch N       mqtt: readings per message, one per sensor of the device [20]
           --history-readings N backfill: raw readings seeded for the job [1000000]
           --history-sensors N  backfill: sensors they belong to [1000]
           --history-calibrated yes|no
@@ -83,6 +93,8 @@ internal sealed class BenchmarkOptions
           RESULT e2e_per_s=<n> copy_per_s=<n> ratio=<x> p50_ms=<n> p95_ms=<n> p99_ms=<n> rss_mb=<n>
         or, with --scenario backfill (a = without, b = with the backfill):
           RESULT_BACKFILL rt_p50_ms=<a>/<b> rt_p95_ms=<a>/<b> rt_p99_ms=<a>/<b> p99_ratio=<b/a> backfill_per_s=<n>
+        or, with --scenario mqtt:
+          RESULT_MQTT mqtt_per_s=<n> publish_p50_ms=<n> publish_p95_ms=<n> publish_p99_ms=<n> http_per_s=<n> http_p50_ms=<n> http_p95_ms=<n> http_p99_ms=<n>
         or, with --scenario invoke:
           RESULT_INVOKE bare_ns=<n> context_ns=<n> context_bytes=<n> metadata_ns=<n>
         """;
@@ -119,9 +131,12 @@ internal sealed class BenchmarkOptions
                         "throughput" => "throughput",
                         "backfill" => "backfill",
                         "invoke" => "invoke",
-                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill or invoke."),
+                        "mqtt" => "mqtt",
+                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill, mqtt or invoke."),
                     };
                     break;
+                case "--devices": o.Devices = Int(1, 10_000); break;
+                case "--mqtt-batch": o.MqttBatch = Int(1, 1000); break;
                 case "--history-readings": o.HistoryReadings = Int(1, 50_000_000); break;
                 case "--history-sensors": o.HistorySensors = Int(1, 100_000); break;
                 case "--history-calibrated":

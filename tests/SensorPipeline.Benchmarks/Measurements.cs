@@ -28,14 +28,17 @@ internal sealed class Measurements(NpgsqlDataSource db, string sensorPrefix)
     /// <summary>
     /// calibrated_at − received_at of every reading received in the window (received_at is set by
     /// the app at HTTP accept, calibrated_at by the database when it writes the calibrated row).
+    /// With <paramref name="sinceRecorded"/>: calibrated_at − recorded_at, for readings whose
+    /// sender set recordedAt to the moment it sent them (the MQTT scenario: publish → calibrated).
     /// </summary>
-    public async Task<Latency> LatencyAsync(DateTime from, DateTime to, CancellationToken cancellationToken)
+    public async Task<Latency> LatencyAsync(DateTime from, DateTime to, CancellationToken cancellationToken, bool sinceRecorded = false)
     {
-        await using var command = db.CreateCommand("""
+        var since = sinceRecorded ? "r.recorded_at" : "r.received_at";
+        await using var command = db.CreateCommand($"""
             select count(*),
                    count(c.raw_data_id),
-                   percentile_cont(array[0.5, 0.95, 0.99]) within group (order by extract(epoch from c.calibrated_at - r.received_at) * 1000),
-                   max(extract(epoch from c.calibrated_at - r.received_at) * 1000)
+                   percentile_cont(array[0.5, 0.95, 0.99]) within group (order by extract(epoch from c.calibrated_at - {since}) * 1000),
+                   max(extract(epoch from c.calibrated_at - {since}) * 1000)
               from raw_data r
               left join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
              where r.received_at >= $1 and r.received_at < $2 and r.sensor_id like $3

@@ -96,6 +96,8 @@ try
         ["KafkaGroupProtocol"] = kafka is not null ? "consumer" : Environment.GetEnvironmentVariable("KafkaGroupProtocol") ?? "classic",
         ["ASPNETCORE_ENVIRONMENT"] = "Development",
         ["Logging__LogLevel__Default"] = "Warning",
+        // The embedded MQTT broker on a free port (the mqtt scenario reads it from the enrolment answer).
+        ["MqttPort"] = "0",
     };
     foreach (var (name, value) in options.AppSettings)
     {
@@ -116,6 +118,12 @@ try
     {
         // Realtime latency with and without a recalibration backfill (BackfillScenario.cs).
         return await BackfillScenario.RunAsync(options, app, db, bootstrap, runId, sensorPrefix, postmaster, token);
+    }
+
+    if (options.Scenario == "mqtt")
+    {
+        // The MQTT door beside the HTTP door, one after the other on this app (MqttScenario.cs).
+        return await MqttScenario.RunAsync(options, app, db, bootstrap, sensorPrefix, postmaster, token);
     }
 
     // Load: warm-up, then the steady phase.
