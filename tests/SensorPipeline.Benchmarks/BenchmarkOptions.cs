@@ -79,7 +79,8 @@ internal sealed class BenchmarkOptions
                                devices that publish flat out over mutual TLS to the embedded broker
                                (QoS 1, --mqtt-batch readings a message, the next after the PUBACK),
                                then the HTTP load above on the same app, each for --warmup and
-                               --duration, and prints both doors side by side
+                               --duration, and prints both doors side by side; --rate paces each
+                               door to that many readings/s (0: flat out)
           --devices N          mqtt: devices, each its own TLS connection [100]
           --mqtt-batch N       mqtt: readings per message, one per sensor of the device [20]
           --history-readings N backfill: raw readings seeded for the job [1000000]

@@ -13,13 +13,16 @@ namespace SensorPipeline.Benchmarks;
 /// message is <c>--mqtt-batch</c> readings, one per sensor <c>{deviceId}:{k}</c>, all recorded at
 /// the moment of publishing (so calibrated_at − recorded_at is publish → calibrated row). A device
 /// publishes its next message when the last one's PUBACK came back (the embedded broker sends it
-/// after Kafka acknowledged), so the load is closed-loop, flat out, bounded by the backlog monitor.
+/// after Kafka acknowledged), so the load is closed-loop: flat out, bounded by the backlog monitor,
+/// or with <c>--rate</c> on a schedule shared by all devices (message k due at start + k × batch / rate).
 /// </summary>
 internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<EnrolledDevice> devices, BacklogMonitor? backlog)
 {
     private long _steadyStart = long.MaxValue;
     private long _steadyEnd = long.MaxValue;
     private long _sentReadings;
+    private long _tickets = -1;
+    private long _started;
 
     public sealed class DeviceStats
     {
@@ -39,6 +42,7 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
 
     public async Task<IReadOnlyList<DeviceStats>> RunAsync(CancellationToken stop, CancellationToken abort)
     {
+        _started = Stopwatch.GetTimestamp();
         var tasks = devices.Select(d => Task.Run(() => DeviceAsync(d, stop, abort), abort)).ToArray();
         return await Task.WhenAll(tasks);
     }
@@ -68,11 +72,29 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
         using var client = new MqttClientFactory().CreateMqttClient();
         var buffer = new ArrayBufferWriter<byte>(options.MqttBatch * 96);
         var retrying = false;
+        var interval = options.Rate > 0 ? options.MqttBatch / options.Rate : 0;
         while (!stop.IsCancellationRequested && !abort.IsCancellationRequested)
         {
             if (!retrying && Interlocked.Add(ref _sentReadings, options.MqttBatch) > options.MaxReadings)
             {
                 break;
+            }
+
+            if (interval > 0 && !retrying)
+            {
+                var due = _started + (long)(Interlocked.Increment(ref _tickets) * interval * Stopwatch.Frequency);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(wait, stop);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+                }
             }
 
             while (backlog is not null && backlog.Backlog > options.MaxBacklog && !stop.IsCancellationRequested)
