@@ -19,6 +19,8 @@ public static class DeviceExtensions
             .ValidateOnStart();
         services.AddSingleton<DeviceStore>();
         services.AddSingleton<DeviceRegistry>();
+        services.AddSingleton<SignedRequestLedger>();
+        services.AddSingleton<StartupRateLimiter>();
         // Resolved only where the device doors are on (DeviceCaDirectory set; see DeviceOptions.DoorsEnabled).
         services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(
             sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory

@@ -13,11 +13,12 @@ namespace SensorPipeline.Functions.Devices;
 /// unknown device is registered (its id derived from the hardware id: lower case, ':' → '-'), its
 /// firmware and boot time recorded, and its credentials returned once (201, as enrolment); a device
 /// that has had credentials gets only its id (200): a revoked one is re-enrolled by an operator,
-/// not by the fleet secret. Off (404) while the secret is unset.
+/// not by the fleet secret. Off (404) while the secret is unset. At most <c>DeviceStartupRateLimit</c>
+/// events a minute per source address (<see cref="StartupRateLimiter"/>): past it 429 with Retry-After.
 /// </summary>
 public sealed partial class DeviceProvisioning(
     DeviceStore store, IServiceProvider services, DeviceRegistry registry, SignedRequests signatures, MqttEndpoint mqtt,
-    IOptions<DeviceOptions> options, ILogger<DeviceProvisioning> logger)
+    StartupRateLimiter limiter, IOptions<DeviceOptions> options, ILogger<DeviceProvisioning> logger)
 {
     [Function("DeviceStartup")]
     public async Task<IResult> StartupAsync(
@@ -28,6 +29,15 @@ public sealed partial class DeviceProvisioning(
         if (!o.ProvisioningEnabled)
         {
             return Problems.Message(StatusCodes.Status404NotFound, null, "Fleet provisioning is off on this instance: DeviceProvisioningSecret is not set.");
+        }
+
+        if (limiter.TryAcquire(request.HttpContext.Connection.RemoteIpAddress) is { } wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            LogStartupRateLimited(logger, request.HttpContext.Connection.RemoteIpAddress?.ToString(), seconds);
+            request.HttpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.Message(StatusCodes.Status429TooManyRequests, null,
+                $"Too many startup events from this address (DeviceStartupRateLimit: {o.DeviceStartupRateLimit} a minute); retry after {seconds} s.");
         }
 
         if (!JsonBody.IsJson(request.ContentType))
@@ -107,4 +117,7 @@ public sealed partial class DeviceProvisioning(
 
     [LoggerMessage(EventId = 621, Level = LogLevel.Warning, Message = "Refused a device startup event: {Problem}")]
     private static partial void LogStartupRefused(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 622, Level = LogLevel.Warning, Message = "Rate-limited device startup events from {Source}: retry after {Seconds} s (DeviceStartupRateLimit)")]
+    private static partial void LogStartupRateLimited(ILogger logger, string? source, int seconds);
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Devices;
+using SensorPipeline.Domain.Storage;
 
 namespace SensorPipeline.Functions.Devices;
 
@@ -10,10 +11,16 @@ namespace SensorPipeline.Functions.Devices;
 /// Signed HTTP: <c>x-device-id</c>, <c>x-timestamp</c> (Unix seconds, within
 /// <c>DeviceSignatureMaxSkew</c>) and <c>x-signature</c> = hex HMAC-SHA256 of
 /// <c>"{timestamp}\n{body}"</c> keyed with the device's secret (its UTF-8 bytes). The secret is
-/// derived, never stored; the comparison is constant-time.
+/// derived, never stored; the comparison is constant-time. A valid request is accepted once: a
+/// repeat of its (device, x-timestamp, x-signature) within the window is refused as replayed
+/// (<see cref="SignedRequestLedger"/>, shared by the replicas); a device signs each request, a
+/// retry too, anew.
 /// </summary>
-public sealed class SignedRequests(IServiceProvider services, DeviceRegistry registry, IOptions<DeviceOptions> options, TimeProvider time)
+public sealed class SignedRequests(IServiceProvider services, DeviceRegistry registry, SignedRequestLedger ledger, IOptions<DeviceOptions> options, TimeProvider time)
 {
+    /// <summary>Unix seconds of the last cleanup of the ledger by this process.</summary>
+    private long _lastCleanup;
+
     public const string DeviceIdHeader = "x-device-id";
     public const string TimestampHeader = "x-timestamp";
     public const string SignatureHeader = "x-signature";
@@ -76,9 +83,28 @@ public sealed class SignedRequests(IServiceProvider services, DeviceRegistry reg
         // does not tell whether the device exists.
         var secret = device is null ? "unknown-device" : authority.HmacSecret(device.DeviceId, device.CredentialGeneration);
         var expected = Mac(Encoding.UTF8.GetBytes(secret), timestamp, body.Span);
-        return CryptographicOperations.FixedTimeEquals(expected, presented) && wellFormed && device is not null
+        if (!(CryptographicOperations.FixedTimeEquals(expected, presented) && wellFormed && device is not null))
+        {
+            return new(null, BadSignature);
+        }
+
+        // Only valid requests are recorded: nobody without the secret can fill the ledger.
+        await ForgetStaleAsync(now, (long)skew.TotalSeconds, cancellationToken);
+        return await ledger.FirstSightAsync(deviceId, timestamp, expected, cancellationToken)
             ? new(deviceId, null)
-            : new(null, BadSignature);
+            : new(null, "Replayed: this device already sent a request with this x-timestamp and x-signature; sign each request, a retry too, with a new x-timestamp.");
+    }
+
+    /// <summary>At most once a minute per process: forgets what was signed before the window (such a timestamp is refused as stale anyway).</summary>
+    private async ValueTask ForgetStaleAsync(long now, long skew, CancellationToken cancellationToken)
+    {
+        var last = Interlocked.Read(ref _lastCleanup);
+        if (now - last < 60 || Interlocked.CompareExchange(ref _lastCleanup, now, last) != last)
+        {
+            return;
+        }
+
+        await ledger.ForgetBeforeAsync(now - skew - 1, cancellationToken);
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public static class Cli
         var simKey = new Option<string?>("--key") { Description = "Master key, for enrolment (default: as recalibrate finds it)." };
         var simDevices = new Option<int>("--devices") { Description = "Devices to enrol and run.", DefaultValueFactory = _ => 50 };
         var simRate = new Option<double>("--rate") { Description = "Readings per second per device.", DefaultValueFactory = _ => 2 };
-        var simTransport = new Option<string>("--transport") { Description = "mqtt (mutual TLS, QoS 1) or http (signed).", DefaultValueFactory = _ => "mqtt" };
+        var simTransport = new Option<string>("--transport") { Description = "mqtt (mutual TLS, QoS 1), http (signed), or both (even devices mqtt, odd http).", DefaultValueFactory = _ => "mqtt" };
         var simDuration = new Option<int>("--duration") { Description = "Seconds to run.", DefaultValueFactory = _ => 60 };
         var simProvisioning = new Option<string?>("--provisioning-secret") { Description = "Provision the devices with startup events signed with this DeviceProvisioningSecret instead of enrolling them (default: DeviceProvisioningSecret from the environment, else enrolment)." };
         var simulate = new Command("simulate", "Enrol (or provision) simulated devices on a running app and send realistic temperatures over MQTT or signed HTTP, with a live count and a summary.")
@@ -222,7 +222,7 @@ public static class Cli
             else
             {
                 Console.WriteLine(broker.Enabled
-                    ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker: TLS, client certificate from the device CA, devices/<id>/readings]"
+                    ? $"  MQTT        mqtts://{mqtt.Host}:{broker.Port}  [embedded MQTTnet broker on {configuration["MqttListenAddress"] ?? "loopback"} (MqttListenAddress): TLS, client certificate from the device CA, devices/<id>/readings]"
                     : string.Equals(configuration["MqttBroker"], "none", StringComparison.OrdinalIgnoreCase)
                         ? $"  MQTT        off in this instance (MqttBroker=none); devices are told {mqtt.Host}:{mqtt.Port}"
                         : $"  MQTT        {configuration["MqttBroker"]}  [configured broker; bridge $share/{configuration["MqttBridgeGroup"] ?? "sensorpipeline"}/devices/+/readings]");

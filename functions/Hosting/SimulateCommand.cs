@@ -7,15 +7,17 @@ using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using SensorPipeline.Functions.Devices;
+using Spectre.Console;
 
 namespace SensorPipeline.Functions.Hosting;
 
 /// <summary>
 /// <c>simulate</c>: enrols <c>--devices</c> devices on a running app (master key), then each sends
-/// <c>--rate</c> readings per second for <c>--duration</c> seconds over MQTT (mutual TLS, QoS 1) or
-/// signed HTTP: a daily cycle, noise, a slow drift, now and then a stuck or spiking sensor. One
-/// line per second (sent, acknowledged, refused, failed) and a summary; exit 1 when anything was
-/// not acknowledged.
+/// <c>--rate</c> readings per second for <c>--duration</c> seconds over MQTT (mutual TLS, QoS 1),
+/// signed HTTP, or both (even devices MQTT, odd HTTP): a daily cycle, noise, a slow drift, now and
+/// then a stuck or spiking sensor. On a terminal a live table (sent, acknowledged, refused, failed
+/// per transport and device group); redirected (CI, a file) a plain line per second; then a
+/// summary; exit 1 when anything was not acknowledged.
 /// </summary>
 internal static class SimulateCommand
 {
@@ -29,15 +31,29 @@ internal static class SimulateCommand
         public long Failed;
     }
 
+    /// <summary>What a device does besides the daily cycle (see <see cref="Temperature"/>): a row of the live table per transport and group.</summary>
+    private static string Group(int device) => (device % 10) switch
+    {
+        7 => "sticks now and then",
+        1 => "spikes now and then",
+        _ => "steady",
+    };
+
+    private static readonly string[] Groups = ["steady", "sticks now and then", "spikes now and then"];
+
     public static Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, CancellationToken cancellationToken) =>
-        RunAsync(url, key, devices, rate, transport, duration, provisioningSecret: null, cancellationToken);
+        RunAsync(AnsiConsole.Console, url, key, devices, rate, transport, duration, provisioningSecret: null, cancellationToken);
 
     /// <summary>With <paramref name="provisioningSecret"/> the devices provision themselves (fleet provisioning's signed startup event) instead of being enrolled with the master key.</summary>
-    public static async Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, string? provisioningSecret, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(string url, string? key, int devices, double rate, string transport, int duration, string? provisioningSecret, CancellationToken cancellationToken) =>
+        RunAsync(AnsiConsole.Console, url, key, devices, rate, transport, duration, provisioningSecret, cancellationToken);
+
+    /// <summary>As above, writing to <paramref name="console"/>: a live table when it is interactive, plain lines when not.</summary>
+    public static async Task<int> RunAsync(IAnsiConsole console, string url, string? key, int devices, double rate, string transport, int duration, string? provisioningSecret, CancellationToken cancellationToken)
     {
-        if (devices is < 1 or > 10_000 || rate is <= 0 or > 1000 || duration < 1 || transport is not ("mqtt" or "http"))
+        if (devices is < 1 or > 10_000 || rate is <= 0 or > 1000 || duration < 1 || transport is not ("mqtt" or "http" or "both"))
         {
-            await Console.Error.WriteLineAsync("--devices 1..10000, --rate > 0 (readings per second per device), --duration >= 1 (seconds), --transport mqtt|http.");
+            await Console.Error.WriteLineAsync("--devices 1..10000, --rate > 0 (readings per second per device), --duration >= 1 (seconds), --transport mqtt|http|both.");
             return 2;
         }
 
@@ -45,7 +61,7 @@ internal static class SimulateCommand
         var run = Guid.NewGuid().ToString("N")[..6];
         var enrolled = new List<SimDevice>();
         var provision = !string.IsNullOrEmpty(provisioningSecret);
-        Console.WriteLine(provision
+        Line(console, provision
             ? $"Provisioning {devices} devices (hardware ids sim:{run}:NNN, startup events signed with the provisioning secret) on {url} ..."
             : $"Enrolling {devices} devices (sim-{run}-NNN) on {url} ...");
         try
@@ -85,29 +101,88 @@ internal static class SimulateCommand
             return 3;
         }
 
-        var counters = new Counters();
+        // One set of counters per (transport, group) row; device i on MQTT when the transport is mqtt, or both and i is even.
+        var transports = transport == "both" ? new[] { "mqtt", "http" } : [transport];
+        var rows = transports.SelectMany(t => Groups.Select(g => (Transport: t, Group: g))).ToDictionary(r => r, _ => new Counters());
+        string TransportOf(int i) => transport == "both" ? (i % 2 == 0 ? "mqtt" : "http") : transport;
         var started = DateTimeOffset.UtcNow;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         stop.CancelAfter(TimeSpan.FromSeconds(duration));
-        var senders = enrolled.Select((d, i) => transport == "mqtt"
-            ? SendMqttAsync(d, i, rate, counters, stop.Token)
-            : SendHttpAsync(http, d, i, rate, counters, stop.Token)).ToList();
-        Console.WriteLine($"Sending {rate} reading(s)/s from each of {devices} devices over {transport} for {duration} s.");
-        Console.WriteLine("  second      sent  acknowledged   refused    failed");
+        var senders = enrolled.Select((d, i) => TransportOf(i) == "mqtt"
+            ? SendMqttAsync(d, i, rate, rows[("mqtt", Group(i))], stop.Token)
+            : SendHttpAsync(http, d, i, rate, rows[("http", Group(i))], stop.Token)).ToList();
+        Line(console, $"Sending {rate} reading(s)/s from each of {devices} devices over {(transport == "both" ? "mqtt (even devices) and http (odd devices)" : transport)} for {duration} s.");
         var all = Task.WhenAll(senders);
-        var second = 0;
-        while (!all.IsCompleted)
+        var total = new Counters();
+        void Sum()
         {
-            await Task.WhenAny(all, Task.Delay(1000, CancellationToken.None));
-            second++;
-            Console.WriteLine($"  {second,6} {Interlocked.Read(ref counters.Sent),9:N0} {Interlocked.Read(ref counters.Acknowledged),13:N0} {Interlocked.Read(ref counters.Refused),9:N0} {Interlocked.Read(ref counters.Failed),9:N0}");
+            total.Sent = rows.Values.Sum(c => Interlocked.Read(ref c.Sent));
+            total.Acknowledged = rows.Values.Sum(c => Interlocked.Read(ref c.Acknowledged));
+            total.Refused = rows.Values.Sum(c => Interlocked.Read(ref c.Refused));
+            total.Failed = rows.Values.Sum(c => Interlocked.Read(ref c.Failed));
         }
 
+        if (console.Profile.Capabilities.Interactive)
+        {
+            await console.Live(Table(rows, total, enrolled.Count, TransportOf, 0)).AutoClear(false).StartAsync(async context =>
+            {
+                while (!all.IsCompleted)
+                {
+                    await Task.WhenAny(all, Task.Delay(500, CancellationToken.None));
+                    Sum();
+                    context.UpdateTarget(Table(rows, total, enrolled.Count, TransportOf, (DateTimeOffset.UtcNow - started).TotalSeconds));
+                }
+            });
+        }
+        else
+        {
+            Line(console, "  second      sent  acknowledged   refused    failed");
+            var second = 0;
+            while (!all.IsCompleted)
+            {
+                await Task.WhenAny(all, Task.Delay(1000, CancellationToken.None));
+                second++;
+                Sum();
+                Line(console, $"  {second,6} {total.Sent,9:N0} {total.Acknowledged,13:N0} {total.Refused,9:N0} {total.Failed,9:N0}");
+            }
+        }
+
+        Sum();
         var elapsed = (DateTimeOffset.UtcNow - started).TotalSeconds;
-        Console.WriteLine();
-        Console.WriteLine($"Summary: {counters.Sent:N0} sent, {counters.Acknowledged:N0} acknowledged ({counters.Acknowledged / elapsed:N0}/s), {counters.Refused:N0} refused, {counters.Failed:N0} failed, in {elapsed:N1} s over {transport}.");
-        return counters.Acknowledged == counters.Sent ? 0 : 1;
+        Line(console, "");
+        Line(console, $"Summary: {total.Sent:N0} sent, {total.Acknowledged:N0} acknowledged ({total.Acknowledged / elapsed:N0}/s), {total.Refused:N0} refused, {total.Failed:N0} failed, in {elapsed:N1} s over {transport}.");
+        return total.Acknowledged == total.Sent ? 0 : 1;
     }
+
+    /// <summary>The live table: a row per transport and device group, and the total.</summary>
+    private static Table Table(Dictionary<(string Transport, string Group), Counters> rows, Counters total, int devices, Func<int, string> transportOf, double seconds)
+    {
+        var table = new Table().Title($"simulate: {seconds:0} s").AddColumns("transport", "devices", "group", "sent", "acknowledged", "refused", "failed");
+        foreach (var column in table.Columns.Skip(3))
+        {
+            column.RightAligned();
+        }
+
+        foreach (var ((transport, group), c) in rows)
+        {
+            var count = Enumerable.Range(0, devices).Count(i => transportOf(i) == transport && Group(i) == group);
+            if (count == 0)
+            {
+                continue;
+            }
+
+            table.AddRow(transport, count.ToString(CultureInfo.InvariantCulture), group, Number(Interlocked.Read(ref c.Sent)), Number(Interlocked.Read(ref c.Acknowledged)),
+                Number(Interlocked.Read(ref c.Refused)), Number(Interlocked.Read(ref c.Failed)));
+        }
+
+        table.AddRow("[bold]all[/]", devices.ToString(CultureInfo.InvariantCulture), "", Number(total.Sent), Number(total.Acknowledged), Number(total.Refused), Number(total.Failed));
+        return table;
+    }
+
+    /// <summary>A plain line on the console's own writer: not wrapped at the console's width, as a log line.</summary>
+    private static void Line(IAnsiConsole console, string text) => console.Profile.Out.Writer.WriteLine(text);
+
+    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>A realistic temperature: daily cycle, noise, slow drift; device 7, 17, ... sticks, 11, 21, ... spikes now and then.</summary>
     private static double Temperature(int device, DateTimeOffset at, Random random, ref double last)

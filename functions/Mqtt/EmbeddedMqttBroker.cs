@@ -66,9 +66,13 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
 
         _authority = _services.GetRequiredService<DeviceAuthority>();
         _serverCertificate = _authority.IssueServerCertificate(_options.MqttHost);
+        // Loopback unless MqttListenAddress says otherwise: devices elsewhere reach a broker only where one is meant for them.
+        var (v4, v6) = _options.MqttListenAddresses()!.Value;
         var options = new MqttServerOptionsBuilder()
             .WithoutDefaultEndpoint()
             .WithEncryptedEndpoint()
+            .WithEncryptedEndpointBoundIPAddress(v4)
+            .WithEncryptedEndpointBoundIPV6Address(v6)
             .WithEncryptedEndpointPort(Port)
             .WithEncryptionCertificate(_serverCertificate)
             .WithClientCertificate(ValidateClientCertificate, false)
@@ -92,7 +96,7 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
         await server.StartAsync();
         _server = server;
         _endpoint.Disconnect = DisconnectAsync;
-        LogStarted(_logger, Port);
+        LogStarted(_logger, Port, _options.MqttListenAddress);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -224,8 +228,8 @@ public sealed partial class EmbeddedMqttBroker : IHostedService, IAsyncDisposabl
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    [LoggerMessage(EventId = 612, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on TLS port {Port} (client certificates from the device CA required)")]
-    private static partial void LogStarted(ILogger logger, int port);
+    [LoggerMessage(EventId = 612, Level = LogLevel.Information, Message = "Embedded MQTT broker listening on TLS port {Port} of {ListenAddress} (MqttListenAddress; client certificates from the device CA required)")]
+    private static partial void LogStarted(ILogger logger, int port, string listenAddress);
 
     [LoggerMessage(EventId = 613, Level = LogLevel.Information, Message = "Refused the MQTT connection of device {DeviceId}: credentials revoked or superseded")]
     private static partial void LogRefusedConnection(ILogger logger, string deviceId);

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -168,5 +169,44 @@ public sealed class MqttDoorTests(TestServers servers) : IAsyncLifetime
         Assert.True(fresh.IsConnected);
         using var stale = new MqttClientFactory().CreateMqttClient();
         Assert.Equal("refused", await TryConnectAsync(stale, Options(device, ClientCertificate(device.CertificatePem, device.PrivateKeyPem))));
+    }
+
+    [Fact]
+    public async Task Another_devices_certificate_cannot_take_over_a_connected_devices_client_id()
+    {
+        var victim = await EnrolAsync(_app, "ctl-5");
+        var thief = await EnrolAsync(_app, "ctl-6");
+        using var connected = await ConnectAsync(victim);
+        var dropped = false;
+        connected.DisconnectedAsync += _ => { dropped = true; return Task.CompletedTask; };
+
+        // ctl-6's valid certificate under ctl-5's client id: refused (MQTT would otherwise end ctl-5's session).
+        using var takeover = new MqttClientFactory().CreateMqttClient();
+        Assert.Equal("refused", await TryConnectAsync(takeover, Options(thief, ClientCertificate(thief.CertificatePem, thief.PrivateKeyPem), clientId: "ctl-5")));
+        Assert.False(takeover.IsConnected);
+
+        // ctl-5 keeps its session: its next publish is acknowledged and stored.
+        var result = await PublishAsync(connected, "devices/ctl-5/readings", Reading("ctl-5", At.AddMinutes(30), 20.5));
+        Assert.Equal(MqttClientPublishReasonCode.Success, result.ReasonCode);
+        Assert.True(connected.IsConnected);
+        Assert.False(dropped);
+        await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'ctl-5'"), n => n == 1, TimeSpan.FromSeconds(30), "ctl-5's reading stored");
+    }
+
+    [Fact]
+    public void The_embedded_broker_listens_on_loopback_only_by_default()
+    {
+        var port = _app.Services.GetRequiredService<SensorPipeline.Functions.Mqtt.EmbeddedMqttBroker>().Port;
+        // The kernel's own list of listening sockets (state 0A) on the broker's port.
+        var listening = new[] { "/proc/net/tcp", "/proc/net/tcp6" }
+            .Where(File.Exists)
+            .SelectMany(File.ReadLines)
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length > 3 && f[3] == "0A" && f[1].EndsWith(":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
+            .Select(f => f[1][..f[1].IndexOf(':', StringComparison.Ordinal)])
+            .ToList();
+        Assert.NotEmpty(listening);
+        // 127.0.0.1 is 0100007F, ::1 is 00000000000000000000000001000000; 0.0.0.0 / :: would be all zeros.
+        Assert.All(listening, address => Assert.Contains(address, new[] { "0100007F", "00000000000000000000000001000000" }));
     }
 }

@@ -16,12 +16,14 @@ public sealed class ProvisioningTests(TestServers servers) : IAsyncLifetime
     private const string FleetSecret = "fleet-secret-0123456789abcdef";
     private readonly TestLogs _logs = new();
     private PipelineApp _app = null!;
+    private Dictionary<string, string?> _settings = null!;
 
     public async Task InitializeAsync()
     {
         var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("provisioning"));
         RequireKeys(settings);
         settings["DeviceProvisioningSecret"] = FleetSecret;
+        _settings = settings;
         _app = await PipelineApp.StartAsync(settings, _logs);
     }
 
@@ -113,6 +115,31 @@ public sealed class ProvisioningTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Assert.Equal("{\"deviceId\":\"aa-bb-cc-dd-ee-10\",\"credentialState\":\"revoked\"}", await after.Content.ReadAsStringAsync());
         Assert.Equal(1, await _app.ScalarAsync("select count(*) from device where device_id = 'aa-bb-cc-dd-ee-10' and credential_state = 'revoked'"));
+    }
+
+    [Fact]
+    public async Task Startup_events_past_the_per_address_limit_are_429_with_Retry_After_before_any_signature_or_database_work()
+    {
+        // Two a minute: one token back every 30 s, so the third event in a row is refused.
+        var settings = new Dictionary<string, string?>(_settings) { ["DeviceStartupRateLimit"] = "2" };
+        await using var app = await PipelineApp.StartAsync(settings);
+        var devicesBefore = await app.ScalarAsync("select count(*) from device");
+        // Events with a wrong signature count too: the limit comes first.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostStartupAsync(app, "not-the-fleet-secret-0000", Startup("AA:BB:CC:00:00:01", "1.0"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await PostStartupAsync(app, FleetSecret, Startup("AA:BB:CC:00:00:02", "1.0"))).StatusCode);
+        var limited = await PostStartupAsync(app, FleetSecret, Startup("AA:BB:CC:00:00:03", "1.0"));
+        Assert.Equal((HttpStatusCode)429, limited.StatusCode);
+        Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
+        var retryAfter = limited.Headers.RetryAfter?.Delta;
+        Assert.NotNull(retryAfter);
+        Assert.InRange(retryAfter.Value.TotalSeconds, 1, 30);
+        Assert.Contains("DeviceStartupRateLimit", await limited.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The refused device was not registered; the one before it was.
+        Assert.Equal(devicesBefore + 1, await app.ScalarAsync("select count(*) from device"));
+        Assert.Equal(0, await app.ScalarAsync("select count(*) from device where lower(hardware_id) = 'aa:bb:cc:00:00:03'"));
+
+        // The limit is this app's: the other app (limit 60) still takes the event.
+        Assert.Equal(HttpStatusCode.Created, (await PostStartupAsync(_app, FleetSecret, Startup("AA:BB:CC:00:00:03", "1.0"))).StatusCode);
     }
 
     internal static async Task<HttpResponseMessage> PostStartupAsync(PipelineApp app, string secret, string body, long? timestamp = null, string? signature = null)

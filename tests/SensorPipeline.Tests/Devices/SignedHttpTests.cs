@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
@@ -12,12 +13,13 @@ namespace SensorPipeline.Tests.Devices;
 public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
 {
     private PipelineApp _app = null!;
+    private Dictionary<string, string?> _settings = null!;
 
     public async Task InitializeAsync()
     {
-        var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("devices"));
-        RequireKeys(settings);
-        _app = await PipelineApp.StartAsync(settings);
+        _settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("devices"));
+        RequireKeys(_settings);
+        _app = await PipelineApp.StartAsync(_settings);
     }
 
     public async Task DisposeAsync() => await _app.DisposeAsync();
@@ -99,7 +101,7 @@ public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Wrong_stale_foreign_and_revoked_signatures_are_refused_saying_which_and_a_replay_stores_nothing_twice()
+    public async Task Wrong_stale_foreign_and_revoked_signatures_are_refused_saying_which_and_a_replay_is_refused()
     {
         var device = await EnrolAsync(_app, "dev-3");
         var other = await EnrolAsync(_app, "dev-4");
@@ -128,9 +130,11 @@ public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
         var foreignText = await foreign.Content.ReadAsStringAsync();
         Assert.Contains("\"errorCount\":2", foreignText, StringComparison.Ordinal);
 
-        // Replayed within the window: accepted again, stored once (raw is idempotent).
+        // Replayed within the window: refused, saying so; stored once.
         Assert.Equal(HttpStatusCode.Accepted, (await PostSignedAsync(_app, "dev-3", device.HmacSecret, body, ts)).StatusCode);
-        Assert.Equal(HttpStatusCode.Accepted, (await PostSignedAsync(_app, "dev-3", device.HmacSecret, body, ts)).StatusCode);
+        var replayed = await PostSignedAsync(_app, "dev-3", device.HmacSecret, body, ts);
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        Assert.Contains("Replayed", await replayed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'dev-3'"), n => n == 1, TimeSpan.FromSeconds(60), "dev-3 calibrated");
         Assert.Equal(1, await _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'dev-3'"));
         Assert.Equal(0, await _app.ScalarAsync("select count(*) from raw_data where sensor_id in ('dev-4', 'dev-30')"));
@@ -140,5 +144,34 @@ public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
         var revoked = await PostSignedAsync(_app, "dev-3", device.HmacSecret, Reading("dev-3", At.AddMinutes(2), 18));
         Assert.Equal(HttpStatusCode.Unauthorized, revoked.StatusCode);
         Assert.Contains("no active credentials", await revoked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_replayed_signed_request_is_refused_by_another_replica_too_a_new_signature_is_accepted_and_old_entries_are_forgotten()
+    {
+        var device = await EnrolAsync(_app, "dev-6");
+        var body = Reading("dev-6", At.AddMinutes(5), 21.5);
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var first = await PostSignedAsync(_app, "dev-6", device.HmacSecret, body, ts);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+
+        // A second replica on the same database: the ledger is shared, the repeat is refused there too.
+        await using var replica = await PipelineApp.StartAsync(_settings);
+        var elsewhere = await PostSignedAsync(replica, "dev-6", device.HmacSecret, body, ts);
+        Assert.Equal(HttpStatusCode.Unauthorized, elsewhere.StatusCode);
+        Assert.Equal("application/problem+json", elsewhere.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Replayed", await elsewhere.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The same body signed anew (another timestamp) is a new request: accepted, and stored once.
+        Assert.Equal(HttpStatusCode.Accepted, (await PostSignedAsync(replica, "dev-6", device.HmacSecret, body, ts - 1)).StatusCode);
+        await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'dev-6'"), n => n == 1, TimeSpan.FromSeconds(60), "dev-6 calibrated");
+        Assert.Equal(1, await _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'dev-6'"));
+        Assert.Equal(2, await _app.ScalarAsync("select count(*) from signed_request_seen where device_id = 'dev-6'"));
+
+        // Entries older than the window are deleted (a timestamp that old is refused as stale anyway).
+        await _app.ExecuteAsync($"insert into signed_request_seen values ('dev-6', {ts - 4000}, '\\x00')");
+        var ledger = new SensorPipeline.Domain.Storage.SignedRequestLedger(_app.Services.GetRequiredService<Npgsql.NpgsqlDataSource>());
+        Assert.Equal(1, await ledger.ForgetBeforeAsync(ts - 301, CancellationToken.None));
+        Assert.Equal(2, await _app.ScalarAsync("select count(*) from signed_request_seen where device_id = 'dev-6'"));
     }
 }

@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using SensorPipeline.Functions.Hosting;
+using Spectre.Console;
 using SensorPipeline.Tests.Infrastructure;
 using static SensorPipeline.Tests.Devices.DeviceTestClient;
 
@@ -6,7 +8,7 @@ namespace SensorPipeline.Tests.Devices;
 
 /// <summary><c>simulate</c> against the whole app: every reading it counts as acknowledged is stored and calibrated.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
+public sealed partial class SimulatorTests(TestServers servers) : IAsyncLifetime
 {
     private const string ProvisioningSecret = "simulate-fleet-secret-0123456789";
     private PipelineApp _app = null!;
@@ -51,6 +53,49 @@ public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
             n => n >= 10, TimeSpan.FromSeconds(60), "the provisioned devices' readings stored");
 
         Assert.Equal(5, await SimulateCommand.RunAsync(_app.Http.BaseAddress!.ToString(), null, 1, 1, "http", 1, "not-the-fleet-secret-0123", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task On_a_terminal_a_live_table_per_transport_and_group_and_redirected_plain_lines_each_with_the_summary()
+    {
+        var url = _app.Http.BaseAddress!.ToString();
+        var (terminal, terminalOut) = Console100(interactive: true);
+        Assert.Equal(0, await SimulateCommand.RunAsync(terminal, url, MasterKey, devices: 4, rate: 4, "both", duration: 2, provisioningSecret: null, CancellationToken.None));
+        var shown = AnsiEscape().Replace(terminalOut.ToString(), "");
+        // The table: its header and a row per transport and device group (devices 0, 2 on MQTT, 1, 3 on HTTP; device 1 spikes).
+        Assert.Contains("acknowledged", shown);
+        Assert.Matches(@"mqtt\s*│\s*2\s*│\s*steady", shown);
+        Assert.Matches(@"http\s*│\s*1\s*│\s*steady", shown);
+        Assert.Matches(@"http\s*│\s*1\s*│\s*spikes now and then", shown);
+        Assert.Matches(@"all\s*│\s*4\s*│", shown);
+        Assert.DoesNotContain("  second      sent", shown);
+        var summary = Assert.Single(shown.Split('\n'), l => l.StartsWith("Summary: ", StringComparison.Ordinal));
+        Assert.Matches(@"^Summary: (\d+) sent, \1 acknowledged .* 0 refused, 0 failed, in .* s over both\.", summary);
+
+        var (redirected, redirectedOut) = Console100(interactive: false);
+        Assert.Equal(0, await SimulateCommand.RunAsync(redirected, url, MasterKey, devices: 2, rate: 4, "mqtt", duration: 2, provisioningSecret: null, CancellationToken.None));
+        var lines = redirectedOut.ToString().Split('\n');
+        Assert.DoesNotContain(lines, l => l.Contains('│', StringComparison.Ordinal) || l.Contains('\x1b', StringComparison.Ordinal));
+        Assert.Contains("  second      sent  acknowledged   refused    failed", lines.Select(l => l.TrimEnd('\r')));
+        Assert.True(lines.Count(l => Regex.IsMatch(l, @"^\s+\d+\s+\d+\s+\d+\s+0\s+0\s*$")) >= 2, redirectedOut.ToString());
+        Assert.Single(lines, l => Regex.IsMatch(l, @"^Summary: (\d+) sent, \1 acknowledged .* over mqtt\."));
+    }
+
+    [GeneratedRegex(@"\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]")]
+    private static partial Regex AnsiEscape();
+
+    private static (IAnsiConsole Console, StringWriter Output) Console100(bool interactive)
+    {
+        var output = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 100;
+        return (console, output);
     }
 
     [Fact]
