@@ -4,7 +4,7 @@
 //   cd keda/validate && npm ci && node validate.mjs
 //
 // 1. Renders the kustomizations with `kubectl kustomize` (keda/, keda/overlays/single-node,
-//    keda/overlays/official-host, and the base with the timescaledb-statefulset component).
+//    keda/overlays/official-host, and the base with each component: timescaledb-statefulset, mqtt-external).
 //    kubectl is required; without it the validator stops with a message saying to install it.
 //    Each targeted patch of a kustomization must match at least one object (kustomize itself
 //    skips a patch whose target matches nothing).
@@ -836,13 +836,14 @@ async function main() {
   }
   const ctx = { secrets, secretValues, lag, localValues };
 
-  // Folders relative to keda/. The component is used by no committed overlay, so it is rendered
+  // Folders relative to keda/. The components are used by no committed overlay, so each is rendered
   // on the base through a temporary kustomization.
   const targets = [
     { title: "keda/ (kubectl kustomize keda/)", resources: ["."] },
     { title: "keda/overlays/single-node", resources: ["overlays/single-node"] },
     { title: "keda/overlays/official-host", resources: ["overlays/official-host"] },
     { title: "keda/base + components/timescaledb-statefulset", resources: ["base"], components: ["components/timescaledb-statefulset"] },
+    { title: "keda/base + components/mqtt-external", resources: ["base"], components: ["components/mqtt-external"] },
   ];
   for (const t of targets) {
     let items;
