@@ -21,6 +21,7 @@ public static class DeviceExtensions
         services.AddSingleton<DeviceRegistry>();
         services.AddSingleton<SignedRequestLedger>();
         services.AddSingleton<StartupRateLimiter>();
+        services.AddSingleton<MqttBridgeSlots>();
         // Resolved only where the device doors are on (DeviceCaDirectory set; see DeviceOptions.DoorsEnabled).
         services.AddSingleton(sp => DeviceAuthority.LoadOrCreate(
             sp.GetRequiredService<IOptions<DeviceOptions>>().Value.DeviceCaDirectory

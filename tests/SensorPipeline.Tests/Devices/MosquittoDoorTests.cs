@@ -132,4 +132,49 @@ public sealed class MosquittoDoorTests(TestServers servers) : IAsyncLifetime
         await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'mq-4'"), n => n == 1, TimeSpan.FromSeconds(60), "mq-4's reading stored");
         Assert.Equal(1, await _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'mq-3'"));
     }
+
+    [Fact]
+    public async Task Bridge_replicas_hold_stable_slot_client_ids_and_one_that_leaves_strands_no_message_in_its_session()
+    {
+        var first = _app.Services.GetRequiredService<MqttBridge>();
+        var group = _settings["MqttBridgeGroup"];
+        Assert.Equal($"sensorpipeline-bridge-{group}-0", first.ClientId);
+
+        // A second replica: the next slot, the same shared subscription.
+        await using (var second = await PipelineApp.StartAsync(_settings))
+        {
+            var bridge = second.Services.GetRequiredService<MqttBridge>();
+            await Eventually.WaitForAsync(() => Task.FromResult(bridge.IsSubscribed), s => s, TimeSpan.FromSeconds(30), "the second bridge subscribed");
+            Assert.Equal($"sensorpipeline-bridge-{group}-1", bridge.ClientId);
+        }
+
+        // It left while the first went on: it unsubscribed and ended its session, so Mosquitto
+        // queues nothing for it (Mosquitto 2.0 routes shared messages to offline members too).
+        Assert.Equal(0, await _app.ScalarAsync($"select count(*) from mqtt_bridge_slot where bridge_group = '{group}' and slot = 1"));
+        var device = await EnrolAsync(_app, "mq-6");
+        using (var client = await ConnectAsync(device))
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(MqttClientPublishReasonCode.Success, (await PublishAsync(client, device.Topic, Reading("mq-6", At.AddSeconds(i), 20 + i / 10.0))).ReasonCode);
+            }
+        }
+
+        await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from raw_data where sensor_id = 'mq-6'"), n => n == 20, TimeSpan.FromSeconds(60), "all 20 readings stored by the remaining bridge");
+
+        // The last replica keeps its session and leaves its slot first in line: the next one to start takes slot 0 again.
+        await _app.DisposeAsync();
+        Assert.Equal(1, await ScalarAsync($"select count(*) from mqtt_bridge_slot where bridge_group = '{group}' and slot = 0 and heartbeat_at = '-infinity'"));
+        _app = await PipelineApp.StartAsync(_settings);
+        await WaitForBridgeAsync();
+        Assert.Equal($"sensorpipeline-bridge-{group}-0", _app.Services.GetRequiredService<MqttBridge>().ClientId);
+    }
+
+    private async Task<long> ScalarAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_settings["TimescaleConnection"]);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
 }
