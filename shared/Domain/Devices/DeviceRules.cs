@@ -5,15 +5,22 @@ namespace SensorPipeline.Domain.Devices;
 /// <summary>What a device id is and which sensors a device may write.</summary>
 public static class DeviceRules
 {
-    public const string DeviceIdRule = "Is 1-64 of ASCII letters, digits, '-', '_', '.' (no ':', which separates a device's sensors).";
+    public const string DeviceIdRule = "Is 1-64 of ASCII letters, digits, '-', '_', '.' (no ':', which separates a device's sensors), not starting with 'sensorpipeline-bridge' (the MQTT bridge's identity).";
+
+    /// <summary>
+    /// The MQTT bridge's certificate CN: Mosquitto's ACL lets it read every device's readings, so no
+    /// device may be enrolled under it (or any id starting with it).
+    /// </summary>
+    public const string ReservedPrefix = "sensorpipeline-bridge";
 
     private static readonly SearchValues<char> Allowed = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.");
 
     /// <summary>A device id: also the certificate's CN, the MQTT client id and a topic level.</summary>
     public static bool IsValidDeviceId(string? deviceId) =>
-        deviceId is { Length: >= 1 and <= 64 } && !deviceId.AsSpan().ContainsAnyExcept(Allowed);
+        deviceId is { Length: >= 1 and <= 64 } && !deviceId.AsSpan().ContainsAnyExcept(Allowed) &&
+        !deviceId.StartsWith(ReservedPrefix, StringComparison.OrdinalIgnoreCase);
 
-    public const string HardwareIdRule = "Is 1-64 characters that, lower-cased and with ':' as '-', make a device id: ASCII letters, digits, '-', '_', '.', ':' (e.g. aa:bb:cc:dd:ee:01).";
+    public const string HardwareIdRule = "Is 1-64 characters that, lower-cased and with ':' as '-', make a device id: ASCII letters, digits, '-', '_', '.', ':' (e.g. aa:bb:cc:dd:ee:01), not starting with 'sensorpipeline-bridge'.";
 
     /// <summary>
     /// The device id of a hardware id (fleet provisioning): lower case, ':' → '-'

@@ -30,6 +30,10 @@ public sealed class SignedHttpTests(TestServers servers) : IAsyncLifetime
     public async Task Enrolment_needs_the_master_key_issues_credentials_once_and_stores_and_shows_no_secret()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostEnrolAsync(_app, "dev-1", key: null)).StatusCode);
+        // The MQTT bridge's identity (Mosquitto's ACL lets it read every device) is never a device's.
+        var reserved = await PostEnrolAsync(_app, "sensorpipeline-bridge");
+        Assert.Equal(HttpStatusCode.BadRequest, reserved.StatusCode);
+        Assert.Contains("sensorpipeline-bridge", await reserved.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostEnrolAsync(_app, "dev-1", key: FunctionKey)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostEnrolAsync(_app, "dev:1")).StatusCode);
 

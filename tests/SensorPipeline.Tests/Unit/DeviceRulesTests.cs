@@ -22,7 +22,10 @@ public sealed class DeviceRulesTests
     [InlineData("dev/1", false)]
     [InlineData("+", false)]
     [InlineData("", false)]
-    public void Device_ids_are_safe_as_topic_levels_and_sensor_prefixes(string id, bool valid) =>
+    [InlineData("sensorpipeline-bridge", false)]
+    [InlineData("SensorPipeline-Bridge-x", false)]
+    [InlineData("my-sensorpipeline-bridge", true)]
+    public void Device_ids_are_safe_as_topic_levels_and_sensor_prefixes_and_never_the_bridges_identity(string id, bool valid) =>
         Assert.Equal(valid, DeviceRules.IsValidDeviceId(id));
 
     [Theory]
@@ -31,4 +34,8 @@ public sealed class DeviceRulesTests
     [InlineData("other/dev-1/readings", null)]
     [InlineData("devices/dev-1", null)]
     public void The_device_of_a_topic(string topic, string? device) => Assert.Equal(device, DeviceRules.DeviceOfTopic(topic));
+
+    [Fact]
+    public void A_hardware_id_that_would_be_the_bridges_identity_makes_no_device_id() =>
+        Assert.Null(DeviceRules.DeviceIdOfHardwareId("SENSORPIPELINE-BRIDGE"));
 }
