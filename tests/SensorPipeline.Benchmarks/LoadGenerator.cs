@@ -20,8 +20,6 @@ internal sealed class LoadGenerator
     private readonly long[] _sensorCounters;
     private readonly DateTimeOffset _baseTime;
     private long _nextSensor = -1;
-    private long _tickets = -1;
-    private long _sentReadings;
     private long _steadyStart = long.MaxValue;
     private long _steadyEnd = long.MaxValue;
 
@@ -67,56 +65,19 @@ internal sealed class LoadGenerator
             AutomaticDecompression = DecompressionMethods.None,
         };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
-        var started = Stopwatch.GetTimestamp();
-        var clients = Enumerable.Range(0, _options.Clients).Select(_ => Task.Run(() => ClientAsync(http, started, stop, abort), abort)).ToArray();
+        var pacer = new LoadPacer(_options, _options.BatchSize, _backlog);
+        var clients = Enumerable.Range(0, _options.Clients).Select(_ => Task.Run(() => ClientAsync(http, pacer, stop, abort), abort)).ToArray();
         return await Task.WhenAll(clients);
     }
 
-    private async Task<ClientStats> ClientAsync(HttpClient http, long started, CancellationToken stop, CancellationToken abort)
+    private async Task<ClientStats> ClientAsync(HttpClient http, LoadPacer pacer, CancellationToken stop, CancellationToken abort)
     {
         var stats = new ClientStats();
         var buffer = new ArrayBufferWriter<byte>(_options.BatchSize * 96);
-        var interval = _options.Rate > 0 ? _options.BatchSize / _options.Rate : 0;
         var retrying = false;
         while (!stop.IsCancellationRequested && !abort.IsCancellationRequested)
         {
-            if (Interlocked.Add(ref _sentReadings, _options.BatchSize) > _options.MaxReadings)
-            {
-                break;
-            }
-
-            if (interval > 0)
-            {
-                // A shared schedule: request k is due at start + k × batch / rate.
-                var due = started + (long)(Interlocked.Increment(ref _tickets) * interval * Stopwatch.Frequency);
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, stop);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            // Backpressure the pipeline itself does not give: wait while too much is in flight.
-            while (_backlog is not null && _backlog.Backlog > _options.MaxBacklog && !stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(5, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-
-            if (stop.IsCancellationRequested)
+            if (!await pacer.NextAsync(scheduled: true, stop))
             {
                 break;
             }
@@ -178,7 +139,7 @@ internal sealed class LoadGenerator
             if (retrying)
             {
                 // The same readings are sent again: give back the reading count taken above.
-                Interlocked.Add(ref _sentReadings, -_options.BatchSize);
+                pacer.GiveBack();
                 try
                 {
                     await Task.Delay(retryAfter < TimeSpan.FromSeconds(1) ? retryAfter : TimeSpan.FromSeconds(1), stop);

@@ -20,9 +20,6 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
 {
     private long _steadyStart = long.MaxValue;
     private long _steadyEnd = long.MaxValue;
-    private long _sentReadings;
-    private long _tickets = -1;
-    private long _started;
 
     public sealed class DeviceStats
     {
@@ -42,12 +39,12 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
 
     public async Task<IReadOnlyList<DeviceStats>> RunAsync(CancellationToken stop, CancellationToken abort)
     {
-        _started = Stopwatch.GetTimestamp();
-        var tasks = devices.Select(d => Task.Run(() => DeviceAsync(d, stop, abort), abort)).ToArray();
+        var pacer = new LoadPacer(options, options.MqttBatch, backlog);
+        var tasks = devices.Select(d => Task.Run(() => DeviceAsync(d, pacer, stop, abort), abort)).ToArray();
         return await Task.WhenAll(tasks);
     }
 
-    private async Task<DeviceStats> DeviceAsync(EnrolledDevice device, CancellationToken stop, CancellationToken abort)
+    private async Task<DeviceStats> DeviceAsync(EnrolledDevice device, LoadPacer pacer, CancellationToken stop, CancellationToken abort)
     {
         var stats = new DeviceStats();
         using var ephemeral = X509Certificate2.CreateFromPem(device.CertificatePem, device.PrivateKeyPem);
@@ -72,44 +69,9 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
         using var client = new MqttClientFactory().CreateMqttClient();
         var buffer = new ArrayBufferWriter<byte>(options.MqttBatch * 96);
         var retrying = false;
-        var interval = options.Rate > 0 ? options.MqttBatch / options.Rate : 0;
         while (!stop.IsCancellationRequested && !abort.IsCancellationRequested)
         {
-            if (!retrying && Interlocked.Add(ref _sentReadings, options.MqttBatch) > options.MaxReadings)
-            {
-                break;
-            }
-
-            if (interval > 0 && !retrying)
-            {
-                var due = _started + (long)(Interlocked.Increment(ref _tickets) * interval * Stopwatch.Frequency);
-                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
-                if (wait > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(wait, stop);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            while (backlog is not null && backlog.Backlog > options.MaxBacklog && !stop.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(5, stop);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-
-            if (stop.IsCancellationRequested)
+            if (!await pacer.NextAsync(scheduled: !retrying, stop))
             {
                 break;
             }
@@ -160,6 +122,7 @@ internal sealed class MqttLoadGenerator(BenchmarkOptions options, IReadOnlyList<
             retrying = failure is not null;
             if (retrying)
             {
+                pacer.GiveBack();
                 try
                 {
                     await Task.Delay(200, stop);

@@ -79,54 +79,55 @@ internal static class MqttScenario
         return appExitedEarly ? 1 : 0;
     }
 
-    private static async Task<DoorResult> MqttDoorAsync(BenchmarkOptions options, AppProcess app, NpgsqlDataSource db, string bootstrap, string prefix, IReadOnlyList<EnrolledDevice> devices, int? postmaster, CancellationToken token)
-    {
-        var backlog = options.MaxBacklog > 0 ? new BacklogMonitor(bootstrap) : null;
-        try
+    private static Task<DoorResult> MqttDoorAsync(BenchmarkOptions options, AppProcess app, NpgsqlDataSource db, string bootstrap, string prefix, IReadOnlyList<EnrolledDevice> devices, int? postmaster, CancellationToken token) =>
+        RunDoorAsync("MQTT", options, app, db, bootstrap, prefix, postmaster, sinceRecorded: true, token, (backlog, stop) =>
         {
             var load = new MqttLoadGenerator(options, devices, backlog);
-            using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(token);
-            var running = load.RunAsync(stopLoad.Token, token);
-            Console.WriteLine($"  MQTT door: warm-up {options.Warmup.TotalSeconds:0} s...");
-            await Task.Delay(options.Warmup, token);
-            var steadyStart = Stopwatch.GetTimestamp();
-            load.SetSteadyWindow(steadyStart, steadyStart + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
-            Console.WriteLine($"  MQTT door: steady {options.Duration.TotalSeconds:0} s...");
-            var phase = await Phase.MeasureAsync("mqtt", app, postmaster, options.Duration, token);
-            await stopLoad.CancelAsync();
-            var stats = await running;
-            var failures = stats.SelectMany(s => s.Failures).GroupBy(f => f.Key).Select(g => $"{g.Sum(f => f.Value)} x {g.Key}");
-            return await FinishAsync("MQTT", options, db, prefix, phase, stats.Sum(s => s.AcceptedSteady), stats.Sum(s => s.AcceptedTotal),
-                stats.SelectMany(s => s.SteadyAckMs).Order().ToArray(), string.Join(", ", failures), sinceRecorded: true, token);
-        }
-        finally
-        {
-            if (backlog is not null)
-            {
-                await backlog.DisposeAsync();
-            }
-        }
-    }
+            return (load.SetSteadyWindow, Summarize(load.RunAsync(stop, token)));
 
-    private static async Task<DoorResult> HttpDoorAsync(BenchmarkOptions options, AppProcess app, NpgsqlDataSource db, string bootstrap, string prefix, int? postmaster, CancellationToken token)
+            static async Task<DoorLoad> Summarize(Task<IReadOnlyList<MqttLoadGenerator.DeviceStats>> running)
+            {
+                var stats = await running;
+                return new DoorLoad(stats.Sum(s => s.AcceptedSteady), stats.Sum(s => s.AcceptedTotal), stats.SelectMany(s => s.SteadyAckMs).Order().ToArray(),
+                    stats.SelectMany(s => s.Failures).GroupBy(f => f.Key).Select(g => $"{g.Sum(f => f.Value)} x {g.Key}"));
+            }
+        });
+
+    private static Task<DoorResult> HttpDoorAsync(BenchmarkOptions options, AppProcess app, NpgsqlDataSource db, string bootstrap, string prefix, int? postmaster, CancellationToken token) =>
+        RunDoorAsync("HTTP", options, app, db, bootstrap, prefix, postmaster, sinceRecorded: false, token, (backlog, stop) =>
+        {
+            var load = new LoadGenerator(options, app.Port, prefix, backlog);
+            return (load.SetSteadyWindow, Summarize(load.RunAsync(stop, token)));
+
+            static async Task<DoorLoad> Summarize(Task<IReadOnlyList<LoadGenerator.ClientStats>> running)
+            {
+                var stats = await running;
+                return new DoorLoad(stats.Sum(s => s.AcceptedSteady), stats.Sum(s => s.AcceptedTotal), stats.SelectMany(s => s.SteadyRequestMs).Order().ToArray(),
+                    stats.SelectMany(s => s.Failures).GroupBy(f => f.Key).Select(g => $"{g.Sum(f => f.Value)} x {(g.Key < 0 ? "transport" : g.Key.ToString(CultureInfo.InvariantCulture))}"));
+            }
+        });
+
+    /// <summary>What a door's load generator reports when stopped.</summary>
+    private sealed record DoorLoad(long AcceptedSteady, long AcceptedTotal, double[] AckMs, IEnumerable<string> Failures);
+
+    /// <summary>One door: its load (started by <paramref name="start"/>), warm-up, steady phase, stop, drain and latency.</summary>
+    private static async Task<DoorResult> RunDoorAsync(string door, BenchmarkOptions options, AppProcess app, NpgsqlDataSource db, string bootstrap, string prefix, int? postmaster, bool sinceRecorded,
+        CancellationToken token, Func<BacklogMonitor?, CancellationToken, (Action<long, long> SetSteadyWindow, Task<DoorLoad> Running)> start)
     {
         var backlog = options.MaxBacklog > 0 ? new BacklogMonitor(bootstrap) : null;
         try
         {
-            var load = new LoadGenerator(options, app.Port, prefix, backlog);
             using var stopLoad = CancellationTokenSource.CreateLinkedTokenSource(token);
-            var running = load.RunAsync(stopLoad.Token, token);
-            Console.WriteLine($"  HTTP door: warm-up {options.Warmup.TotalSeconds:0} s...");
+            var (setSteadyWindow, running) = start(backlog, stopLoad.Token);
+            Console.WriteLine($"  {door} door: warm-up {options.Warmup.TotalSeconds:0} s...");
             await Task.Delay(options.Warmup, token);
             var steadyStart = Stopwatch.GetTimestamp();
-            load.SetSteadyWindow(steadyStart, steadyStart + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
-            Console.WriteLine($"  HTTP door: steady {options.Duration.TotalSeconds:0} s...");
-            var phase = await Phase.MeasureAsync("http", app, postmaster, options.Duration, token);
+            setSteadyWindow(steadyStart, steadyStart + (long)(options.Duration.TotalSeconds * Stopwatch.Frequency));
+            Console.WriteLine($"  {door} door: steady {options.Duration.TotalSeconds:0} s...");
+            var phase = await Phase.MeasureAsync(door, app, postmaster, options.Duration, token);
             await stopLoad.CancelAsync();
-            var stats = await running;
-            var failures = stats.SelectMany(s => s.Failures).GroupBy(f => f.Key).Select(g => $"{g.Sum(f => f.Value)} x {(g.Key < 0 ? "transport" : g.Key.ToString(CultureInfo.InvariantCulture))}");
-            return await FinishAsync("HTTP", options, db, prefix, phase, stats.Sum(s => s.AcceptedSteady), stats.Sum(s => s.AcceptedTotal),
-                stats.SelectMany(s => s.SteadyRequestMs).Order().ToArray(), string.Join(", ", failures), sinceRecorded: false, token);
+            var load = await running;
+            return await FinishAsync(door, options, db, prefix, phase, load.AcceptedSteady, load.AcceptedTotal, load.AckMs, string.Join(", ", load.Failures), sinceRecorded, token);
         }
         finally
         {

@@ -1,14 +1,14 @@
 using System.Text.RegularExpressions;
 using SensorPipeline.Functions.Hosting;
-using Spectre.Console;
 using SensorPipeline.Tests.Infrastructure;
+using Spectre.Console;
 using static SensorPipeline.Tests.Devices.DeviceTestClient;
 
 namespace SensorPipeline.Tests.Devices;
 
 /// <summary><c>simulate</c> against the whole app: every reading it counts as acknowledged is stored and calibrated.</summary>
 [Collection(IntegrationCollection.Name)]
-public sealed partial class SimulatorTests(TestServers servers) : IAsyncLifetime
+public sealed class SimulatorTests(TestServers servers) : IAsyncLifetime
 {
     private const string ProvisioningSecret = "simulate-fleet-secret-0123456789";
     private PipelineApp _app = null!;
@@ -61,7 +61,7 @@ public sealed partial class SimulatorTests(TestServers servers) : IAsyncLifetime
         var url = _app.Http.BaseAddress!.ToString();
         var (terminal, terminalOut) = Console100(interactive: true);
         Assert.Equal(0, await SimulateCommand.RunAsync(terminal, url, MasterKey, devices: 4, rate: 4, "both", duration: 2, provisioningSecret: null, CancellationToken.None));
-        var shown = AnsiEscape().Replace(terminalOut.ToString(), "");
+        var shown = RecordingConsole.WithoutEscapes(terminalOut.ToString());
         // The table: its header and a row per transport and device group (devices 0, 2 on MQTT, 1, 3 on HTTP; device 1 spikes).
         Assert.Contains("acknowledged", shown);
         Assert.Matches(@"mqtt\s*│\s*2\s*│\s*steady", shown);
@@ -81,22 +81,7 @@ public sealed partial class SimulatorTests(TestServers servers) : IAsyncLifetime
         Assert.Single(lines, l => Regex.IsMatch(l, @"^Summary: (\d+) sent, \1 acknowledged .* over mqtt\."));
     }
 
-    [GeneratedRegex(@"\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]")]
-    private static partial Regex AnsiEscape();
-
-    private static (IAnsiConsole Console, StringWriter Output) Console100(bool interactive)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 100;
-        return (console, output);
-    }
+    private static (IAnsiConsole Console, StringWriter Output) Console100(bool interactive) => RecordingConsole.Create(interactive, 100);
 
     [Fact]
     public async Task A_wrong_master_key_is_exit_5_and_bad_arguments_exit_2()

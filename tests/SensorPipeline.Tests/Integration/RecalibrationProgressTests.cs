@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using SensorPipeline.Functions.Hosting;
 using SensorPipeline.Tests.Infrastructure;
 using Spectre.Console;
@@ -14,7 +13,7 @@ namespace SensorPipeline.Tests.Integration;
 /// <c>recalibrate</c> command's messages and rendering.
 /// </summary>
 [Collection(IntegrationCollection.Name)]
-public sealed partial class RecalibrationProgressTests(TestServers servers)
+public sealed class RecalibrationProgressTests(TestServers servers)
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -99,26 +98,11 @@ public sealed partial class RecalibrationProgressTests(TestServers servers)
         Assert.True(lagSeconds < 2000, $"completed {lagSeconds} ms after the last recalculation");
     }
 
-    [GeneratedRegex(@"\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]")]
-    private static partial Regex AnsiEscape();
-
-    private static (IAnsiConsole Console, StringWriter Output) Console80(bool interactive)
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = interactive ? AnsiSupport.Yes : AnsiSupport.No,
-            ColorSystem = interactive ? ColorSystemSupport.Standard : ColorSystemSupport.NoColors,
-            Interactive = interactive ? InteractionSupport.Yes : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 80;
-        return (console, output);
-    }
+    private static (IAnsiConsole Console, StringWriter Output) Console80(bool interactive) => RecordingConsole.Create(interactive, 80);
 
     private static string[] Lines(StringWriter output) =>
         // A carriage return (live redraw) starts the line over: each part is what one redraw shows.
-        AnsiEscape().Replace(output.ToString(), "").Split('\n').SelectMany(l => l.Split('\r')).ToArray();
+        RecordingConsole.WithoutEscapes(output.ToString()).Split('\n').SelectMany(l => l.Split('\r')).ToArray();
 
     [Theory]
     [InlineData(false)]
