@@ -127,7 +127,7 @@ public sealed partial class PipelineView(
     /// <summary>
     /// What needs a person (the rule <c>status</c> exits on; README "Pipeline view"):
     /// critical — Kafka or the database unreadable; a group's lag above partitions × its threshold
-    /// (more than KEDA can scale to: one consumer per partition); something stalled in this instance
+    /// and not shrinking (more than KEDA can scale to: one consumer per partition); something stalled in this instance
     /// (a consumer, a timer, the ingest backlog);
     /// warning — a group's lag above its threshold (more than one instance's worth waiting);
     /// dead letters not replayed; readings uncalibrated past the grace period; a stalled recalibration.
@@ -140,9 +140,11 @@ public sealed partial class PipelineView(
         foreach (var c in body.Consumers.Where(c => c.LagThreshold > 0 && c.Lag > c.LagThreshold))
         {
             var ceiling = c.LagThreshold * Math.Max(1, c.Partitions.Count);
-            items.Add(c.Lag > ceiling
-                ? new AttentionItem(Critical, "lag", c.Function, $"lag {c.Lag} is above {ceiling} ({c.Partitions.Count} partitions × threshold {c.LagThreshold}): more than KEDA can scale out for")
-                : new AttentionItem(Warning, "lag", c.Function, $"lag {c.Lag} is above the threshold {c.LagThreshold}: more than one instance's worth waiting"));
+            items.Add(c.Lag > ceiling && c.TrendPerSecond >= 0
+                ? new AttentionItem(Critical, "lag", c.Function, $"lag {c.Lag} is above {ceiling} ({c.Partitions.Count} partitions × threshold {c.LagThreshold}) and not shrinking: more than KEDA can scale out for")
+                : new AttentionItem(Warning, "lag", c.Function, c.ClearsInSeconds is { } clears
+                    ? $"lag {c.Lag} is above the threshold {c.LagThreshold}, clearing in about {clears:0} s"
+                    : $"lag {c.Lag} is above the threshold {c.LagThreshold}: more than one instance's worth waiting"));
         }
 
         var stalledJobs = progress.Recalibrations.Where(r => r.Stalled).Select(r => $"recalibration {r.Id}").ToHashSet(StringComparer.Ordinal);

@@ -142,7 +142,8 @@ internal static class StatusCommand
         };
         foreach (var c in view.Consumers)
         {
-            lines.Add($"[bold]{Markup.Escape(c.Function)}[/]  {Markup.Escape(Cut($"group {c.Group}  topic {c.Topic}", 78 - c.Function.Length))}");
+            lines.Add($"[bold]{Markup.Escape(Cut(c.Function, 78))}[/]");
+            lines.Add("  " + Markup.Escape(Cut($"group {c.Group}  topic {c.Topic}", 76)));
             var age = c.Lag == 0 ? "" : c.LagSeconds is { } s ? $"  oldest {Duration(s)}" : "  oldest ?";
             lines.Add($"  total {Bar(c.Lag, c.LagThreshold, fancy)} {Invariant($"{c.Lag,7} / {c.LagThreshold}")}{age}");
             if (c.Lag > 0 || c.TrendPerSecond != 0)

@@ -49,8 +49,8 @@ public sealed class StatusCommandTests(TestServers servers)
 
         var (exit, output) = await Eventually.WaitForAsync(() => StatusAsync(app, Key), r => r.Exit == StatusCommand.Healthy && System.Text.RegularExpressions.Regex.Matches(r.Output, @"  total \[\.{24}\]\s+0 / ").Count == 3,
             TimeSpan.FromSeconds(60), "status exit 0 with every group's lag 0");
-        Assert.Contains("PersistRawReadings  group " + settings["PersistRawGroup"], output, StringComparison.Ordinal);
-        Assert.Contains("CalibrateRealtime  group " + settings["RealtimeGroup"], output, StringComparison.Ordinal);
+        Assert.Contains("PersistRawReadings\n  group " + settings["PersistRawGroup"] + "  topic " + settings["RawTopic"], output, StringComparison.Ordinal);
+        Assert.Contains("CalibrateRealtime\n  group " + settings["RealtimeGroup"] + "  topic " + settings["RealtimeTopic"], output, StringComparison.Ordinal);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, @"  total \[\.{24}\]\s+0 / 4000"), output);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, @"  total \[\.{24}\]\s+0 / 2000"), output);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, @"  p0    \[\.{24}\]\s+0"), output);
@@ -90,6 +90,13 @@ public sealed class StatusCommandTests(TestServers servers)
         (exit, output) = await Eventually.WaitForAsync(() => StatusAsync(app, null), r => r.Output.Contains("     50 / 10", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "lag 50 of 10");
         Assert.True(exit == StatusCommand.Critical, output);
         Assert.Contains("CRITICAL PersistRawReadings: lag 50 is above 40", output, StringComparison.Ordinal);
+
+        // --watch without a terminal: a new block every interval until stopped, exit code of the last.
+        var (console, watched) = PlainConsole.Create();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        exit = await StatusCommand.RunAsync(console, app.Http.BaseAddress!.ToString(), null, watch: true, TimeSpan.FromMilliseconds(300), stop.Token);
+        Assert.Equal(StatusCommand.Critical, exit);
+        Assert.True(System.Text.RegularExpressions.Regex.Matches(watched.ToString(), "^Pipeline http", System.Text.RegularExpressions.RegexOptions.Multiline).Count >= 2, watched.ToString());
     }
 
     [Fact]
