@@ -146,7 +146,7 @@ internal static class StatusCommand
             lines.Add("  " + Markup.Escape(Cut($"group {c.Group}  topic {c.Topic}", 76)));
             var age = c.Lag == 0 ? "" : c.LagSeconds is { } s ? $"  oldest {Duration(s)}" : "  oldest ?";
             lines.Add($"  total {Bar(c.Lag, c.LagThreshold, fancy)} {Invariant($"{c.Lag,7} / {c.LagThreshold}")}{age}");
-            if (c.Lag > 0 || c.TrendPerSecond != 0)
+            if (c.Lag > 0)
             {
                 var clears = c.ClearsInSeconds is { } e ? $", clears in {Duration(e)}" : ", not shrinking";
                 lines.Add(Invariant($"        trend {c.TrendPerSecond:+0.#;-0.#;0}/s{clears}"));
