@@ -47,10 +47,37 @@ public sealed partial class PipelineView(
 
     private static readonly string[] CalibrationFunctions = [nameof(CalibrateRealtime), nameof(CalibrateHistorical)];
 
+    /// <summary>Requests within this long of a read share it: the cost per instance is bounded whatever the number of viewers.</summary>
+    public static readonly TimeSpan SharedFor = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
     private (DateTimeOffset At, string Key, IReadOnlyList<DeadLetterItem> Items)? _deadLetters;
+    private (DateTimeOffset At, Task<Body> Read)? _current;
 
-    public async Task<Body> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>The view now, or the one read less than <see cref="SharedFor"/> ago (or being read).</summary>
+    public Task<Body> ReadAsync(CancellationToken cancellationToken)
+    {
+        Task<Body> read;
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_current is { } current && (now - current.At < SharedFor || !current.Read.IsCompleted))
+            {
+                read = current.Read;
+            }
+            else
+            {
+                // Not cancelled with the first request: others may be waiting for it. Every call
+                // in it has its own timeout (Kafka requests 5 s, commands the connection's).
+                read = Task.Run(() => ReadNowAsync(CancellationToken.None), CancellationToken.None);
+                _current = (now, read);
+            }
+        }
+
+        return read.WaitAsync(cancellationToken);
+    }
+
+    private async Task<Body> ReadNowAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
         var attention = new List<AttentionItem>();
