@@ -79,6 +79,7 @@ public static class SensorPipelineApp
         builder.AddCalibration();
         builder.AddReconcile();
         builder.AddPipelineHealth();
+        builder.AddPipelineConsole();
         builder.Services.AddReadApi();
         SensorPipeline.Functions.Devices.DeviceExtensions.AddDevices(builder.Services);
         builder.AddPipelineTelemetry();
