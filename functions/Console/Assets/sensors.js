@@ -34,7 +34,7 @@ export function mount(main, { onError, showStatus }) {
             el('td', { class: 'num', text: num(x.latestCalibrated, 3) }),
             el('td', { class: 'num', text: x.calibrationVersion === 0 ? 'none' : `v${x.calibrationVersion}` }),
             el('td', { title: x.lastRecordedAt ?? '', text: x.lastReceivedAt ? ago(x.lastReceivedAt) : 'never' }),
-            el('td', {}, x.silent ? el('span', { class: 'badge silent', text: 'silent' }) : ''))),
+            el('td', {}, x.silent ? el('span', { class: 'badge silent', text: 'silent' }) : '')))),
         pager(s, sensorOffset, (o) => { sensorOffset = o; load(); }));
       devicesBox.replaceChildren(
         el('h3', {}, 'Devices ', el('span', { id: 'device-total', class: 'badge', text: String(d.total) })),

@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.Playwright;
+using SensorPipeline.Tests.Infrastructure;
+using static Microsoft.Playwright.Assertions;
+
+namespace SensorPipeline.Tests.Console;
+
+/// <summary>The dashboard in a real headless Chromium against the whole app (PostgreSQL, Kafka over the protocol).</summary>
+[Collection(IntegrationCollection.Name)]
+public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium) : IClassFixture<ChromiumFixture>
+{
+    private static readonly DateTimeOffset Start = new(2026, 5, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Dashboard_refuses_without_a_key_and_loads_with_one()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_key");
+        await DashboardApp.PostSeriesAsync(app, "keyed-1", Start, [21.5]);
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from raw_data"), n => n == 1, TimeSpan.FromSeconds(60), "the reading stored");
+
+        var page = await DashboardApp.NewPageAsync(chromium.Browser, app);
+        var answered = new List<(string Url, int Status)>();
+        page.Response += (_, r) => { if (r.Url.Contains("/api/console/", StringComparison.Ordinal)) answered.Add((r.Url, r.Status)); };
+        await page.GotoAsync("/");
+        Assert.EndsWith("/api/dashboard/", page.Url, StringComparison.Ordinal);
+        await Expect(page.Locator("#key-form")).ToBeVisibleAsync();
+        await Expect(page.Locator("main")).ToHaveAttributeAsync("data-page", "key");
+        await Expect(page.Locator("table")).ToHaveCountAsync(0);
+        Assert.All(answered, a => Assert.Equal(401, a.Status));
+
+        await page.Locator("#key-input").FillAsync("not-a-key");
+        await page.Locator("#key-form button[type=submit]").ClickAsync();
+        await Expect(page.Locator("#key-error")).ToContainTextAsync("refused");
+        await Expect(page.Locator("table")).ToHaveCountAsync(0);
+
+        await page.Locator("#key-input").FillAsync(DashboardApp.ReaderKey);
+        await page.Locator("#key-form button[type=submit]").ClickAsync();
+        await page.GotoAsync("/api/dashboard/#/sensors");
+        await Expect(page.Locator("#sensors tr[data-sensor='keyed-1']")).ToContainTextAsync("21.5");
+        // The key is kept for the tab: a reload asks for nothing.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#sensors tr[data-sensor='keyed-1']")).ToBeVisibleAsync();
+        Assert.Equal(DashboardApp.ReaderKey, await page.EvaluateAsync<string>("sessionStorage.getItem('sensorpipeline.key')"));
+
+        // The files: content types, ETag, a 304 on revalidation; the API refuses without a key.
+        using var anonymous = new HttpClient { BaseAddress = app.Http.BaseAddress };
+        var script = await anonymous.GetAsync("/api/dashboard/uPlot.esm.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
+        var etag = script.Headers.ETag!;
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/api/dashboard/uPlot.esm.js");
+        again.Headers.IfNoneMatch.Add(etag);
+        Assert.Equal(HttpStatusCode.NotModified, (await anonymous.SendAsync(again)).StatusCode);
+        Assert.Equal("text/html", (await anonymous.GetAsync("/api/dashboard/")).Content.Headers.ContentType!.MediaType);
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/api/dashboard/nothing.js")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/console/sensors")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Sensor_chart_shows_the_posted_points()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_chart");
+        var values = Enumerable.Range(0, 40).Select(i => 20.25 + (i % 7) * 0.5).ToArray();
+        await DashboardApp.PostSeriesAsync(app, "chart-1", Start, values);
+        await DashboardApp.PostSeriesAsync(app, "chart-2", Start, [5.0]);
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature"), n => n == 41, TimeSpan.FromSeconds(60), "41 readings calibrated");
+
+        var page = await DashboardApp.OpenAsync(chromium.Browser, app, DashboardApp.ReaderKey, "#/sensors");
+        await Expect(page.Locator("#sensor-total")).ToHaveTextAsync("2");
+        await page.Locator("#search").FillAsync("chart-1");
+        await Expect(page.Locator("#sensor-total")).ToHaveTextAsync("1");
+        var row = page.Locator("#sensors tr[data-sensor='chart-1']");
+        // Latest raw and calibrated (identity: no parameters), no version, not silent.
+        await Expect(row.Locator("td").Nth(2)).ToHaveTextAsync(values[^1].ToString(CultureInfo.InvariantCulture));
+        await Expect(row.Locator("td").Nth(3)).ToHaveTextAsync(values[^1].ToString(CultureInfo.InvariantCulture));
+        await Expect(row.Locator("td").Nth(4)).ToHaveTextAsync("none");
+        await Expect(row.Locator(".badge.silent")).ToHaveCountAsync(0);
+        await DashboardApp.ScreenshotAsync(page, "sensors.png");
+
+        await row.Locator("a").ClickAsync();
+        await page.WaitForFunctionAsync("() => window.sensorChart && window.sensorChart.data[0].length === 40");
+        var data = await page.EvaluateAsync<JsonElement>("() => window.sensorChart.data");
+        var times = data[0].EnumerateArray().Select(t => t.GetDouble()).ToArray();
+        var raw = data[1].EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        var calibrated = data[2].EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => (double)Start.AddMinutes(i).ToUnixTimeSeconds()), times);
+        Assert.Equal(values, raw);
+        // No calibration parameters: the identity (gain 1, offset 0).
+        Assert.Equal(values, calibrated);
+        await Expect(page.Locator("#series-summary")).ToContainTextAsync("40 readings, every one shown");
+        // The last hour up to the newest reading: the same 40 points, drawn across the chart.
+        await page.Locator("button.range", new() { HasText = "1 h" }).ClickAsync();
+        await Expect(page.Locator("#range-from")).ToHaveValueAsync("2026-04-30T23:39:00.000Z");
+        await page.WaitForFunctionAsync("() => window.sensorChart.scales.x.max - window.sensorChart.scales.x.min <= 3600 && window.sensorChart.data[0].length === 40");
+        await DashboardApp.ScreenshotAsync(page, "sensor.png");
+    }
+
+    [Fact]
+    public async Task Calibration_version_added_from_the_form_shows_its_job_to_completion()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_cal", s => s["RecalibrationSchedule"] = "*/1 * * * * *");
+        var values = Enumerable.Range(0, 300).Select(i => 10.0 + i * 0.01).ToArray();
+        await DashboardApp.PostSeriesAsync(app, "cal-1", Start, values);
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature"), n => n == 300, TimeSpan.FromSeconds(60), "300 readings calibrated");
+
+        var page = await DashboardApp.OpenAsync(chromium.Browser, app, DashboardApp.MasterKey, "#/sensors/cal-1");
+        await page.WaitForFunctionAsync("() => window.sensorChart && window.sensorChart.data[0].length === 300");
+        await page.Locator("#cal-gain").FillAsync("2");
+        await page.Locator("#cal-offset").FillAsync("1");
+        await page.Locator("#cal-valid-from").FillAsync("2026-04-30T00:00:00Z");
+        await page.Locator("#cal-submit").ClickAsync();
+
+        await Expect(page.Locator("#added-version")).ToHaveTextAsync("Version 1 stored.");
+        var progress = page.Locator("#job-progress");
+        await Expect(progress).ToBeVisibleAsync();
+        await Expect(progress.Locator("progress")).ToHaveCountAsync(1);
+        await Expect(progress).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = 120_000 });
+        await Expect(progress).ToHaveAttributeAsync("data-percent", "100");
+        await Expect(progress).ToContainTextAsync("300 of 300 readings");
+        await Expect(page.Locator("#versions tr[data-version='1']")).ToBeVisibleAsync();
+
+        // The chart reloads with the recalculated values: 2 × raw + 1.
+        await page.WaitForFunctionAsync("() => window.sensorChart.data[2].every((c, i) => Math.abs(c - (2 * window.sensorChart.data[1][i] + 1)) < 1e-6)");
+        Assert.Equal(300, await app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'cal-1' and calibration_version = 1"));
+    }
+}
