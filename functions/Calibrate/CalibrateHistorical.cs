@@ -9,7 +9,7 @@ public sealed class CalibrateHistorical(Calibrator calibrator)
 {
     [Function(nameof(CalibrateHistorical))]
     public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true)]
+        [KafkaTrigger("%KafkaBrokerList%", "%HistoricalTopic%", ConsumerGroup = "%HistoricalGroup%", IsBatched = true, LagThreshold = 8000)]
         CalibrationRequest[] batch,
         CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: false, cancellationToken);
 }

@@ -9,7 +9,7 @@ public sealed class CalibrateRealtime(Calibrator calibrator)
 {
     [Function(nameof(CalibrateRealtime))]
     public Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true)]
+        [KafkaTrigger("%KafkaBrokerList%", "%RealtimeTopic%", ConsumerGroup = "%RealtimeGroup%", IsBatched = true, LagThreshold = 2000)]
         CalibrationRequest[] batch,
         CancellationToken cancellationToken) => calibrator.CalibrateAsync(batch, expectNew: true, cancellationToken);
 }

@@ -8,6 +8,7 @@ using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Calibrate;
 using SensorPipeline.Functions.Health;
 using SensorPipeline.Functions.Ingest;
+using SensorPipeline.Functions.OperatorConsole;
 using SensorPipeline.Functions.Reconcile;
 using SensorPipeline.Runtime;
 using SensorPipeline.Runtime.Kafka;
@@ -122,6 +123,24 @@ public static class PipelineServices
         builder.Services.AddHealthChecks().AddCheck<KafkaHealthCheck>("kafka", tags: ["ready"]);
         builder.Services.AddSingleton<PipelineProgress>();
         builder.Services.AddHealthChecks().AddCheck<ProgressHealthCheck>("progress", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>
+    /// The operator's pipeline view (<c>GET /api/console/pipeline</c>, the dashboard and <c>status</c>):
+    /// lag thresholds (LagThreshold__&lt;function&gt; validated here), the lag history and its sampler,
+    /// the oldest-message reader.
+    /// </summary>
+    public static IHostApplicationBuilder AddPipelineConsole(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        LagThresholds.Validate(builder.Configuration);
+        var services = builder.Services;
+        services.AddSingleton<LagThresholds>();
+        services.AddSingleton<LagHistory>();
+        services.AddSingleton<OldestMessageAge>();
+        services.AddSingleton<PipelineView>();
+        services.AddHostedService<LagSampler>();
         return builder;
     }
 

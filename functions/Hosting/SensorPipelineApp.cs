@@ -82,6 +82,7 @@ public static class SensorPipelineApp
         builder.AddCalibration();
         builder.AddReconcile();
         builder.AddPipelineHealth();
+        builder.AddPipelineConsole();
         builder.Services.AddReadApi();
         SensorPipeline.Functions.OperatorConsole.ConsoleExtensions.AddConsole(builder.Services);
         SensorPipeline.Functions.Devices.DeviceExtensions.AddDevices(builder.Services);

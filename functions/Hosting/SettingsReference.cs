@@ -32,6 +32,7 @@ public static class SettingsReference
         new("PersistRawGroup", "persist-raw", "consumer group of PersistRawReadings"),
         new("RealtimeGroup", "calibrate-realtime", "consumer group of CalibrateRealtime"),
         new("HistoricalGroup", "calibrate-historical", "consumer group of CalibrateHistorical"),
+        new("LagThreshold__<function>", "the trigger's LagThreshold (= keda)", "lag threshold the pipeline view and status compare a group's lag with"),
         new("ReconcileSchedule", "0 */1 * * * *", "NCRONTAB (seconds first, UTC) of ReconcileUncalibrated"),
         new("ReconcileGracePeriod", "00:02:00", "how long a reading may stay uncalibrated before it is resent"),
         new("ReconcileLookback", "7.00:00:00", "how far back the reconcile timer looks"),

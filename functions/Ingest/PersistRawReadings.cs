@@ -19,7 +19,7 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
 {
     [Function(nameof(PersistRawReadings))]
     public async Task RunAsync(
-        [KafkaTrigger("%KafkaBrokerList%", "%RawTopic%", ConsumerGroup = "%PersistRawGroup%", IsBatched = true)]
+        [KafkaTrigger("%KafkaBrokerList%", "%RawTopic%", ConsumerGroup = "%PersistRawGroup%", IsBatched = true, LagThreshold = 4000)]
         RawReadingMessage[] batch,
         FunctionContext context,
         CancellationToken cancellationToken)

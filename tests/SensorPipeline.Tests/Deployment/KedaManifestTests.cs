@@ -191,6 +191,24 @@ public sealed partial class KedaManifestTests
     }
 
     [Fact]
+    public void Kafka_trigger_attributes_and_the_pipeline_view_use_the_lag_threshold_of_their_ScaledObject()
+    {
+        var triggers = KafkaTriggersWithFunction(Manifests.Value);
+        var catalog = new SensorPipeline.Runtime.Hosting.FunctionCatalog(
+            SensorPipeline.Runtime.Hosting.FunctionCatalog.Discover([Assembly.Load(FunctionsAssemblyName)]), []);
+        var thresholds = new SensorPipeline.Functions.OperatorConsole.LagThresholds(catalog, new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+
+        Assert.Equal(KafkaFunctionSettings.Count, triggers.Count);
+        Assert.All(triggers, t =>
+        {
+            var attribute = (SensorPipeline.Worker.Extensions.Kafka.KafkaTriggerAttribute)catalog.All.Single(f => f.Name == t.Function).Trigger;
+            Assert.True(t.Trigger.LagThreshold == attribute.LagThreshold,
+                $"{t.Function}: [KafkaTrigger(LagThreshold = {attribute.LagThreshold})] but ScaledObject {t.ScaledObject.Name} lagThreshold {t.Trigger.LagThreshold}");
+            Assert.Equal(t.Trigger.LagThreshold, thresholds.Of(t.Function));
+        });
+    }
+
+    [Fact]
     public void Max_replicas_do_not_exceed_the_partitions_of_the_scaled_topic()
     {
         var manifests = Manifests.Value;

@@ -30,7 +30,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetRecalibration",
+            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetPipelineView", "GetRecalibration",
             "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListDevices", "ListSensors",
             "PersistRawReadings", "PutCalibration", "RecalibrationProducer", "ReconcileUncalibrated", "ReplayDeadLetters",
             "RevokeDeviceCredentials", "StartRecalibration",
