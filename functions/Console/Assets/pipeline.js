@@ -85,7 +85,7 @@ export function mount(main, { onError, showStatus }) {
         }));
         return el('tr', { 'data-id': String(j.id), 'data-state': j.state },
           el('td', { text: String(j.id) }),
-          el('td', {}, el('a', { href: `#/sensors/${encodeURIComponent(j.sensorId)}`, text: j.sensorId })),
+          el('td', {}, j.sensorId ? el('a', { href: `#/sensors/${encodeURIComponent(j.sensorId)}`, text: j.sensorId }) : 'all sensors'),
           el('td', { class: 'state', text: j.state }),
           el('td', {}, progress(j.percent), ` ${num(j.calibrated, 0)} / ${num(j.total, 0)} (${num(j.percent)}%)`),
           el('td', {}, cancel));

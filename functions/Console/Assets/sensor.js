@@ -52,7 +52,8 @@ export function mount(main, { arg: sensorId, onError, showStatus }) {
     try {
       const s = await api(`console/sensors/${encodeURIComponent(sensorId)}/series?${q}`);
       if (stopped) return;
-      if (end === null) end = new Date(s.to);
+      // The range ends just after the newest reading (to is exclusive; a Date keeps milliseconds only).
+      if (end === null) end = new Date(Date.parse(s.to) + 1);
       if (!fromInput.value) fromInput.value = s.from;
       if (!toInput.value) toInput.value = s.to;
       if (!form.validFrom.value) form.validFrom.value = s.from;

@@ -92,8 +92,8 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await Expect(page.Locator("#series-summary")).ToContainTextAsync("40 readings, every one shown");
         // The last hour up to the newest reading: the same 40 points, drawn across the chart.
         await page.Locator("button.range", new() { HasText = "1 h" }).ClickAsync();
-        await Expect(page.Locator("#range-from")).ToHaveValueAsync("2026-04-30T23:39:00.000Z");
-        await page.WaitForFunctionAsync("() => window.sensorChart.scales.x.max - window.sensorChart.scales.x.min <= 3600 && window.sensorChart.data[0].length === 40");
+        await Expect(page.Locator("#range-from")).ToHaveValueAsync("2026-04-30T23:39:00.001Z");
+        await page.WaitForFunctionAsync("() => window.sensorChart.scales.x.max - window.sensorChart.scales.x.min <= 3600.001 && window.sensorChart.data[0].length === 40");
         await DashboardApp.ScreenshotAsync(page, "sensor.png");
     }
 
@@ -109,7 +109,8 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await page.WaitForFunctionAsync("() => window.sensorChart && window.sensorChart.data[0].length === 300");
         await page.Locator("#cal-gain").FillAsync("2");
         await page.Locator("#cal-offset").FillAsync("1");
-        await page.Locator("#cal-valid-from").FillAsync("2026-04-30T00:00:00Z");
+        // From the middle on: the later 150 readings are recalculated.
+        await page.Locator("#cal-valid-from").FillAsync("2026-05-01T02:30:00Z");
         await page.Locator("#cal-submit").ClickAsync();
 
         await Expect(page.Locator("#added-version")).ToHaveTextAsync("Version 1 stored.");
@@ -118,11 +119,86 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await Expect(progress.Locator("progress")).ToHaveCountAsync(1);
         await Expect(progress).ToHaveAttributeAsync("data-state", "completed", new() { Timeout = 120_000 });
         await Expect(progress).ToHaveAttributeAsync("data-percent", "100");
-        await Expect(progress).ToContainTextAsync("300 of 300 readings");
+        await Expect(progress).ToContainTextAsync("150 of 150 readings");
         await Expect(page.Locator("#versions tr[data-version='1']")).ToBeVisibleAsync();
 
-        // The chart reloads with the recalculated values: 2 × raw + 1.
-        await page.WaitForFunctionAsync("() => window.sensorChart.data[2].every((c, i) => Math.abs(c - (2 * window.sensorChart.data[1][i] + 1)) < 1e-6)");
-        Assert.Equal(300, await app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'cal-1' and calibration_version = 1"));
+        // The chart reloads with the recalculated values: 2 × raw + 1 from validFrom on, raw before.
+        var validFrom = new DateTimeOffset(2026, 5, 1, 2, 30, 0, TimeSpan.Zero).ToUnixTimeSeconds();
+        await page.WaitForFunctionAsync($$"""
+            () => {
+              const [t, raw, cal] = window.sensorChart.data;
+              return t.length === 300 && t.every((x, i) => Math.abs(cal[i] - (x >= {{validFrom}} ? 2 * raw[i] + 1 : raw[i])) < 1e-6);
+            }
+            """);
+        Assert.Equal(150, await app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'cal-1' and calibration_version = 1"));
+        await page.Locator("button.range", new() { HasText = "6 h" }).ClickAsync();
+        await page.WaitForFunctionAsync("() => window.sensorChart.scales.x.max - window.sensorChart.scales.x.min <= 21600.001 && window.sensorChart.data[0].length === 300");
+        await DashboardApp.ScreenshotAsync(page, "sensor-recalibrated.png");
+    }
+
+    [Fact]
+    public async Task Live_numbers_move_while_readings_are_posted()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_live");
+        var page = await DashboardApp.OpenAsync(chromium.Browser, app, DashboardApp.ReaderKey, "#/pipeline");
+        var received = page.Locator("#received-rate");
+        await Expect(received).ToHaveTextAsync("0 /s");
+        await Expect(page.Locator("#consumers tr[data-function='PersistRawReadings']")).ToBeVisibleAsync();
+        var updatedAt = await page.Locator("#generated-at").TextContentAsync();
+
+        // Readings keep arriving until the page shows them coming in and being calibrated.
+        using var feeding = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        var minute = 0;
+        var feeder = Task.Run(async () =>
+        {
+            while (!feeding.IsCancellationRequested)
+            {
+                await DashboardApp.PostSeriesAsync(app, "live-" + (minute % 5), Start.AddDays(minute / 5), Enumerable.Repeat(20.0, 100).ToArray());
+                minute++;
+                await Task.Delay(200, CancellationToken.None);
+            }
+        });
+        try
+        {
+            await page.WaitForFunctionAsync("() => parseFloat(document.getElementById('received-rate').textContent.replace(/,/g, '')) > 0", null, new() { Timeout = 60_000 });
+            await page.WaitForFunctionAsync("() => parseFloat(document.getElementById('calibrated-rate').textContent.replace(/,/g, '')) > 0", null, new() { Timeout = 60_000 });
+            await Expect(page.Locator("#generated-at")).Not.ToHaveTextAsync(updatedAt!);
+            await DashboardApp.ScreenshotAsync(page, "pipeline.png");
+        }
+        finally
+        {
+            await feeding.CancelAsync();
+            await feeder;
+        }
+
+        Assert.True(await app.ScalarAsync("select count(*) from raw_data") > 0);
+    }
+
+    [Fact]
+    public async Task Dead_letter_replayed_from_the_page_disappears()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_dlq", s => s["AzureFunctionsJobHost:extensions:kafka:maxRetries"] = "1");
+        await app.ExecuteAsync("""
+            create function refuse_poison() returns trigger language plpgsql as $$
+            begin
+              if new.sensor_id = 'poison-1' then raise exception 'sensor poison-1 is refused by a rule'; end if;
+              return new;
+            end $$;
+            create trigger refuse_poison before insert on calibrated_temperature for each row execute function refuse_poison();
+            """);
+        await DashboardApp.PostSeriesAsync(app, "fine-1", Start, [20.0, 21.0]);
+        await DashboardApp.PostSeriesAsync(app, "poison-1", Start, [1.0]);
+
+        var page = await DashboardApp.OpenAsync(chromium.Browser, app, DashboardApp.MasterKey, "#/pipeline");
+        var letter = page.Locator("#dead-letters tr[data-function='CalibrateRealtime']");
+        await Expect(letter).ToContainTextAsync("sensor poison-1 is refused by a rule", new() { Timeout = 60_000 });
+        await Expect(page.Locator("#dead-letter-count")).ToHaveTextAsync("1");
+
+        await app.ExecuteAsync("drop trigger refuse_poison on calibrated_temperature");
+        await page.Locator("#replay").ClickAsync();
+        await Expect(page.Locator("#status")).ToHaveTextAsync("Replayed 1 dead letter(s).");
+        await Expect(letter).ToHaveCountAsync(0, new() { Timeout = 60_000 });
+        await Expect(page.Locator("#dead-letter-count")).ToHaveTextAsync("0");
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'poison-1'"), n => n == 1, TimeSpan.FromSeconds(30), "the replayed reading");
     }
 }
