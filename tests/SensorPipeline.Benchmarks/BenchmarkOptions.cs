@@ -71,7 +71,9 @@ internal sealed class BenchmarkOptions
                                10) for --duration without (phase A) and then with (phase B) a
                                recalibration job over all of them, and compares realtime latency;
                                invoke: the portable host's cost per invocation (its FunctionContext,
-                               DI scope, binding), in process, no servers
+                               DI scope, binding), in process, no servers; dashboard: seeds a year
+                               of one-minute readings for one sensor and 10,000 sensors, then times
+                               the dashboard's series and sensor-list endpoints and their payloads
           --history-readings N backfill: raw readings seeded for the job [1000000]
           --history-sensors N  backfill: sensors they belong to [1000]
           --history-calibrated yes|no
@@ -119,7 +121,8 @@ internal sealed class BenchmarkOptions
                         "throughput" => "throughput",
                         "backfill" => "backfill",
                         "invoke" => "invoke",
-                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill or invoke."),
+                        "dashboard" => "dashboard",
+                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill, invoke or dashboard."),
                     };
                     break;
                 case "--history-readings": o.HistoryReadings = Int(1, 50_000_000); break;

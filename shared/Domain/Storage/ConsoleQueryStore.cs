@@ -1,4 +1,3 @@
-using System.Globalization;
 using Npgsql;
 
 namespace SensorPipeline.Domain.Storage;
@@ -10,6 +9,8 @@ namespace SensorPipeline.Domain.Storage;
 /// </summary>
 public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
 {
+    private bool? _materialized;
+
     /// <summary>
     /// Sensors whose id contains <paramref name="search"/> (case-insensitive), ordered by id, one
     /// page. The ids come from a loose index scan of raw_data's (sensor_id, recorded_at) key (one
@@ -116,21 +117,23 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
     /// One sensor's raw and calibrated values with <paramref name="from"/> ≤ recorded_at &lt;
     /// <paramref name="to"/>, about <paramref name="points"/> entries at most: every reading when
     /// there are no more than that; otherwise buckets of (to − from) / points with average, minimum
-    /// and maximum, the raw values grouped in the database, the calibrated ones from the hourly
-    /// (daily) rollups when a bucket spans an hour (a day) or more, else from the readings.
+    /// and maximum, grouped in the database. The calibrated buckets come from the hourly (daily)
+    /// rollups when a bucket spans an hour (a day) or more and the rollups are TimescaleDB
+    /// continuous aggregates; on plain PostgreSQL the rollups are views computed from the readings
+    /// at query time, so the readings are grouped directly (the same numbers, one step less).
+    /// Raw and calibrated are grouped at the same time, on two connections.
     /// </summary>
     public async Task<SensorSeries> SeriesAsync(string sensorId, DateTimeOffset from, DateTimeOffset to, int points, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(sensorId);
         ArgumentOutOfRangeException.ThrowIfLessThan(points, 2);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-
-        // At most points + 1 index entries are counted: enough to know whether the points fit.
-        await using (var count = new NpgsqlCommand("""
-            select count(*) from (
-                select 1 from raw_data where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3 limit $4) x
-            """, connection))
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
+            // At most points + 1 index entries are counted: enough to know whether the points fit.
+            await using var count = new NpgsqlCommand("""
+                select count(*) from (
+                    select 1 from raw_data where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3 limit $4) x
+                """, connection);
             AddRange(count, sensorId, from, to);
             count.Parameters.Add(new NpgsqlParameter { Value = points + 1 });
             var n = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
@@ -141,32 +144,38 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
         }
 
         var width = Math.Max(1L, (long)Math.Ceiling((to - from).TotalSeconds / points));
-        var source = width >= 86_400 ? SeriesSource.Daily : width >= 3_600 ? SeriesSource.Hourly : SeriesSource.Readings;
-        var raw = await BucketsAsync(connection, $"""
-            select floor(extract(epoch from recorded_at) / $4)::bigint as b,
-                   avg(raw_value), min(raw_value), max(raw_value), count(*)
-              from raw_data
-             where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3
-             group by b
-            """, sensorId, from, to, width, cancellationToken);
+        var source = !await RollupsMaterializedAsync(cancellationToken) ? SeriesSource.Readings
+            : width >= 86_400 ? SeriesSource.Daily
+            : width >= 3_600 ? SeriesSource.Hourly
+            : SeriesSource.Readings;
         var calibratedSql = source switch
         {
             SeriesSource.Readings => """
-                select floor(extract(epoch from recorded_at) / $4)::bigint as b,
+                select floor(date_part('epoch', recorded_at) / $4)::bigint as b,
                        avg(value), min(value), max(value), count(*)
                   from calibrated_temperature
                  where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3
                  group by b
                 """,
-            _ => string.Create(CultureInfo.InvariantCulture, $"""
-                select floor(extract(epoch from bucket) / $4)::bigint as b,
+            _ => $"""
+                select floor(date_part('epoch', bucket) / $4)::bigint as b,
                        sum(avg_value * readings) / nullif(sum(readings), 0), min(min_value), max(max_value), sum(readings)::bigint
                   from {(source == SeriesSource.Daily ? "calibrated_daily" : "calibrated_hourly")}
                  where sensor_id = $1 and bucket >= $2 and bucket < $3
                  group by b
-                """),
+                """,
         };
-        var calibrated = await BucketsAsync(connection, calibratedSql, sensorId, from, to, width, cancellationToken);
+        var rawTask = BucketsAsync("""
+            select floor(date_part('epoch', recorded_at) / $4)::bigint as b,
+                   avg(raw_value), min(raw_value), max(raw_value), count(*)
+              from raw_data
+             where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3
+             group by b
+            """, sensorId, from, to, width, cancellationToken);
+        var calibratedTask = BucketsAsync(calibratedSql, sensorId, from, to, width, cancellationToken);
+        await Task.WhenAll(rawTask, calibratedTask);
+        var raw = await rawTask;
+        var calibrated = await calibratedTask;
 
         var keys = raw.Keys.Union(calibrated.Keys).Order().ToList();
         var times = new List<double>(keys.Count);
@@ -186,10 +195,27 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
         return new SensorSeries(source, width, readings, times, rawAvg, rawMin, rawMax, calAvg, calMin, calMax);
     }
 
+    /// <summary>Whether the rollups are TimescaleDB continuous aggregates (the mode the migrations recorded), asked once.</summary>
+    private async Task<bool> RollupsMaterializedAsync(CancellationToken cancellationToken)
+    {
+        if (_materialized is { } known)
+        {
+            return known;
+        }
+
+        await using var command = dataSource.CreateCommand("""
+            select coalesce((select lower(mode) = 'timescaledb' from schema_migrations order by applied_at desc, id desc limit 1), false)
+                   and exists (select 1 from pg_extension where extname = 'timescaledb')
+            """);
+        var materialized = (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        _materialized = materialized;
+        return materialized;
+    }
+
     private static async Task<SensorSeries> PointsAsync(NpgsqlConnection connection, string sensorId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            select extract(epoch from r.recorded_at)::float8, r.raw_value, c.value
+            select date_part('epoch', r.recorded_at), r.raw_value, c.value
               from raw_data r
               left join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
              where r.sensor_id = $1 and r.recorded_at >= $2 and r.recorded_at < $3
@@ -210,10 +236,10 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
         return new SensorSeries(SeriesSource.Points, 0, times.Count, times, raw, null, null, calibrated, null, null);
     }
 
-    private static async Task<Dictionary<long, Bucket>> BucketsAsync(
-        NpgsqlConnection connection, string sql, string sensorId, DateTimeOffset from, DateTimeOffset to, long width, CancellationToken cancellationToken)
+    private async Task<Dictionary<long, Bucket>> BucketsAsync(
+        string sql, string sensorId, DateTimeOffset from, DateTimeOffset to, long width, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = dataSource.CreateCommand(sql);
         AddRange(command, sensorId, from, to);
         command.Parameters.Add(new NpgsqlParameter { Value = (double)width });
         var buckets = new Dictionary<long, Bucket>();
