@@ -14,10 +14,10 @@ public sealed class ConsolePages(ConsoleAssets assets)
 {
     [Function("ConsolePages")]
     public IResult Get(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/{*file}")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "dashboard/{*file}")] HttpRequest request,
+        string? file = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var file = request.RouteValues.TryGetValue("file", out var value) ? value?.ToString() : null;
         if (string.IsNullOrEmpty(file) && !request.Path.Value!.EndsWith('/'))
         {
             // Relative asset URLs resolve against the folder: /api/dashboard → /api/dashboard/.
