@@ -59,7 +59,7 @@ export function mount(main, { arg: sensorId, onError, showStatus }) {
       if (!form.validFrom.value) form.validFrom.value = s.from;
       draw(s, width);
       summary.textContent = s.source === 'points'
-        ? `${s.readings} readings, every one shown`
+        ? `${s.readings} reading${s.readings === 1 ? '' : 's'}, every one shown`
         : `${s.readings} readings in ${s.times.length} buckets of ${s.bucketSeconds} s (${s.source === 'readings' ? 'from the readings' : `calibrated from the ${s.source} rollups`})`;
       summary.dataset.points = String(s.times.length);
       versionsBox.replaceChildren(el('h3', { text: 'Calibration versions' }),

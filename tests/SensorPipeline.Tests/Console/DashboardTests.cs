@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
 using SensorPipeline.Tests.Infrastructure;
@@ -43,6 +44,14 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await page.ReloadAsync();
         await Expect(page.Locator("#sensors tr[data-sensor='keyed-1']")).ToBeVisibleAsync();
         Assert.Equal(DashboardApp.ReaderKey, await page.EvaluateAsync<string>("sessionStorage.getItem('sensorpipeline.key')"));
+
+        // A function key looks; changing things needs the master key, and the page says so.
+        await page.Locator("#sensors tr[data-sensor='keyed-1'] a").ClickAsync();
+        await Expect(page.Locator("#series-summary")).ToHaveTextAsync("1 reading, every one shown");
+        await page.Locator("#cal-gain").FillAsync("2");
+        await page.Locator("#cal-submit").ClickAsync();
+        await Expect(page.Locator("#job .error")).ToHaveTextAsync("Adding a version needs the master key.");
+        Assert.Equal(0, await app.ScalarAsync("select count(*) from calibration"));
 
         // The files: content types, ETag, a 304 on revalidation; the API refuses without a key.
         using var anonymous = new HttpClient { BaseAddress = app.Http.BaseAddress };
@@ -200,5 +209,28 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await Expect(letter).ToHaveCountAsync(0, new() { Timeout = 60_000 });
         await Expect(page.Locator("#dead-letter-count")).ToHaveTextAsync("0");
         await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature where sensor_id = 'poison-1'"), n => n == 1, TimeSpan.FromSeconds(30), "the replayed reading");
+    }
+
+    [Fact]
+    public async Task Recalibration_job_is_shown_with_its_progress_and_cancelled_from_the_page()
+    {
+        // The producer's timer does not come round during the test: the job stays running at 0 %.
+        await using var app = await DashboardApp.StartAsync(servers, "console_cancel", s => s["RecalibrationSchedule"] = "0 0 0 1 1 *");
+        await DashboardApp.PostSeriesAsync(app, "job-1", Start, Enumerable.Range(0, 50).Select(i => 10.0 + i).ToArray());
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature"), n => n == 50, TimeSpan.FromSeconds(60), "50 readings calibrated");
+        var started = await app.Http.PostAsJsonAsync("/api/recalibrations", new { sensorId = "job-1", from = "2026-04-01T00:00:00Z", to = "2026-06-01T00:00:00Z" });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var id = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+
+        var page = await DashboardApp.OpenAsync(chromium.Browser, app, DashboardApp.MasterKey, "#/pipeline");
+        var row = page.Locator($"#recalibrations tr[data-id='{id}']");
+        await Expect(row).ToContainTextAsync("0 / 50 (0%)");
+        await Expect(row.Locator(".state")).ToHaveTextAsync("running");
+        await Expect(row.Locator("a")).ToHaveTextAsync("job-1");
+
+        await row.Locator("button.cancel").ClickAsync();
+        await Expect(page.Locator("#status")).ToHaveTextAsync($"Job {id} cancelled.");
+        await Expect(row).ToHaveCountAsync(0);
+        Assert.Equal("cancelled", (await app.Http.GetFromJsonAsync<JsonElement>($"/api/recalibrations/{id}")).GetProperty("state").GetString());
     }
 }
