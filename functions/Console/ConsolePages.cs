@@ -33,6 +33,8 @@ public sealed class ConsolePages(ConsoleAssets assets)
         headers.ETag = asset.ETag;
         headers.CacheControl = "no-cache";
         headers.XContentTypeOptions = "nosniff";
+        // Only the app's own files and API: no inline script, nothing from elsewhere, no framing.
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
         if (request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim() == asset.ETag || t.Trim() == "*")))
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
@@ -40,6 +42,13 @@ public sealed class ConsolePages(ConsoleAssets assets)
 
         return Results.Bytes(asset.Content, asset.ContentType);
     }
+
+    /// <summary>
+    /// What the pages may load: scripts, styles, images and API calls from the app only; inline
+    /// style attributes (the chart library and the lag bars set sizes that way); no framing.
+    /// </summary>
+    public const string ContentSecurityPolicy =
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
     /// <summary>The dashboard's path under the configured route prefix (<c>/api/dashboard/</c> by default).</summary>
     public static string PathUnder(IOptions<FunctionsHostOptions> host)

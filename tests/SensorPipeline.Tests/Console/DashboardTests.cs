@@ -62,7 +62,9 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         using var again = new HttpRequestMessage(HttpMethod.Get, "/api/dashboard/uPlot.esm.js");
         again.Headers.IfNoneMatch.Add(etag);
         Assert.Equal(HttpStatusCode.NotModified, (await anonymous.SendAsync(again)).StatusCode);
-        Assert.Equal("text/html", (await anonymous.GetAsync("/api/dashboard/")).Content.Headers.ContentType!.MediaType);
+        var index = await anonymous.GetAsync("/api/dashboard/");
+        Assert.Equal("text/html", index.Content.Headers.ContentType!.MediaType);
+        Assert.StartsWith("default-src 'self'", index.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/api/dashboard/nothing.js")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/console/sensors")).StatusCode);
     }
