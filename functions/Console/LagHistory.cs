@@ -4,8 +4,8 @@ namespace SensorPipeline.Functions.OperatorConsole;
 
 /// <summary>
 /// Recent lag samples per consumer group, kept in this process for the pipeline view's trend,
-/// estimate and sparkline: samples about <see cref="MinSpacing"/> apart (the newest read replaces a sample closer than that), none older
-/// than <see cref="Window"/>, at most <see cref="Capacity"/> in all (a ring buffer: bounded memory
+/// estimate and sparkline: samples at least <see cref="MinSpacing"/> apart plus the latest read, none older
+/// than <see cref="Window"/>, at most <see cref="Capacity"/> (+1, the latest read) in all (a ring buffer: bounded memory
 /// whatever the polling rate). <see cref="LagSampler"/> reads the lag on a timer so a trend exists
 /// before anyone looks; every read of the view adds one too.
 /// </summary>
@@ -19,8 +19,13 @@ public sealed class LagHistory(TimeProvider time)
     private readonly LagSample[] _ring = new LagSample[Capacity];
     private int _next;
     private int _count;
+    private LagSample? _latest;
 
-    /// <summary>Adds a sample of every consumer in the snapshot (unless the last one is too recent).</summary>
+    /// <summary>
+    /// Adds a sample of every consumer in the snapshot: to the ring when it is at least
+    /// <see cref="MinSpacing"/> after the ring's last one, else it stands as the latest read (shown
+    /// after the ring's samples until a newer read replaces it).
+    /// </summary>
     public void Record(KafkaLagSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
@@ -28,30 +33,29 @@ public sealed class LagHistory(TimeProvider time)
             c => c.Function,
             c => new ConsumerSample(c.Lag, c.Partitions.Sum(p => p.Committed ?? p.LowWatermark)),
             StringComparer.Ordinal);
+        var sample = new LagSample(snapshot.TakenAt, consumers);
         lock (_gate)
         {
-            var sample = new LagSample(snapshot.TakenAt, consumers);
-            // The newest read always shows; it replaces the last sample while that one is within
-            // MinSpacing of the one before it, so samples stay about MinSpacing apart.
-            if (_count >= 2 && snapshot.TakenAt - _ring[(_next + Capacity - 2) % Capacity].At < MinSpacing)
+            if (_count > 0 && sample.At - _ring[(_next + Capacity - 1) % Capacity].At < MinSpacing)
             {
-                _ring[(_next + Capacity - 1) % Capacity] = sample;
+                _latest = sample;
                 return;
             }
 
             _ring[_next] = sample;
             _next = (_next + 1) % Capacity;
             _count = Math.Min(_count + 1, Capacity);
+            _latest = null;
         }
     }
 
-    /// <summary>The samples of the last <see cref="Window"/>, oldest first.</summary>
+    /// <summary>The samples of the last <see cref="Window"/>, oldest first; the latest read last.</summary>
     public IReadOnlyList<LagSample> Samples()
     {
         var since = time.GetUtcNow() - Window;
         lock (_gate)
         {
-            var samples = new List<LagSample>(_count);
+            var samples = new List<LagSample>(_count + 1);
             for (var i = 0; i < _count; i++)
             {
                 var sample = _ring[(_next - _count + i + Capacity) % Capacity];
@@ -59,6 +63,11 @@ public sealed class LagHistory(TimeProvider time)
                 {
                     samples.Add(sample);
                 }
+            }
+
+            if (_latest is not null && _latest.At >= since)
+            {
+                samples.Add(_latest);
             }
 
             return samples;

@@ -1,3 +1,4 @@
+using SensorPipeline.Runtime.Hosting;
 using SensorPipeline.Runtime.Kafka;
 
 namespace SensorPipeline.Functions.OperatorConsole;
@@ -5,14 +6,20 @@ namespace SensorPipeline.Functions.OperatorConsole;
 /// <summary>
 /// Reads every consumer group's lag every <see cref="Interval"/> into <see cref="LagHistory"/>, so
 /// the pipeline view has a trend and a sparkline the first time it is opened (the one lag reader's
-/// admin requests: a few per interval, whatever the number of viewers).
+/// admin requests: a few per interval, whatever the number of viewers). Only in an instance that
+/// serves the view: the pods that only consume ask the cluster nothing more.
 /// </summary>
-public sealed partial class LagSampler(KafkaLagReader kafka, LagHistory history, TimeProvider time, ILogger<LagSampler> logger) : BackgroundService
+public sealed partial class LagSampler(KafkaLagReader kafka, LagHistory history, FunctionCatalog catalog, TimeProvider time, ILogger<LagSampler> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(10);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (!catalog.Enabled.Any(f => f.Name == nameof(PipelineViewFunction.GetPipelineView)))
+        {
+            return;
+        }
+
         using var timer = new PeriodicTimer(Interval, time);
         do
         {

@@ -47,10 +47,37 @@ public sealed partial class PipelineView(
 
     private static readonly string[] CalibrationFunctions = [nameof(CalibrateRealtime), nameof(CalibrateHistorical)];
 
+    /// <summary>Requests within this long of a read share it: the cost per instance is bounded whatever the number of viewers.</summary>
+    public static readonly TimeSpan SharedFor = TimeSpan.FromSeconds(1);
+
     private readonly Lock _gate = new();
     private (DateTimeOffset At, string Key, IReadOnlyList<DeadLetterItem> Items)? _deadLetters;
+    private (DateTimeOffset At, Task<Body> Read)? _current;
 
-    public async Task<Body> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>The view now, or the one read less than <see cref="SharedFor"/> ago (or being read).</summary>
+    public Task<Body> ReadAsync(CancellationToken cancellationToken)
+    {
+        Task<Body> read;
+        lock (_gate)
+        {
+            var now = time.GetUtcNow();
+            if (_current is { } current && (now - current.At < SharedFor || !current.Read.IsCompleted))
+            {
+                read = current.Read;
+            }
+            else
+            {
+                // Not cancelled with the first request: others may be waiting for it. Every call
+                // in it has its own timeout (Kafka requests 5 s, commands the connection's).
+                read = Task.Run(() => ReadNowAsync(CancellationToken.None), CancellationToken.None);
+                _current = (now, read);
+            }
+        }
+
+        return read.WaitAsync(cancellationToken);
+    }
+
+    private async Task<Body> ReadNowAsync(CancellationToken cancellationToken)
     {
         var o = options.Value;
         var attention = new List<AttentionItem>();
@@ -127,7 +154,7 @@ public sealed partial class PipelineView(
     /// <summary>
     /// What needs a person (the rule <c>status</c> exits on; README "Pipeline view"):
     /// critical — Kafka or the database unreadable; a group's lag above partitions × its threshold
-    /// (more than KEDA can scale to: one consumer per partition); something stalled in this instance
+    /// and not shrinking (more than KEDA can scale to: one consumer per partition); something stalled in this instance
     /// (a consumer, a timer, the ingest backlog);
     /// warning — a group's lag above its threshold (more than one instance's worth waiting);
     /// dead letters not replayed; readings uncalibrated past the grace period; a stalled recalibration.
@@ -140,9 +167,11 @@ public sealed partial class PipelineView(
         foreach (var c in body.Consumers.Where(c => c.LagThreshold > 0 && c.Lag > c.LagThreshold))
         {
             var ceiling = c.LagThreshold * Math.Max(1, c.Partitions.Count);
-            items.Add(c.Lag > ceiling
-                ? new AttentionItem(Critical, "lag", c.Function, $"lag {c.Lag} is above {ceiling} ({c.Partitions.Count} partitions × threshold {c.LagThreshold}): more than KEDA can scale out for")
-                : new AttentionItem(Warning, "lag", c.Function, $"lag {c.Lag} is above the threshold {c.LagThreshold}: more than one instance's worth waiting"));
+            items.Add(c.Lag > ceiling && c.TrendPerSecond >= 0
+                ? new AttentionItem(Critical, "lag", c.Function, $"lag {c.Lag} is above {ceiling} ({c.Partitions.Count} partitions × threshold {c.LagThreshold}) and not shrinking: more than KEDA can scale out for")
+                : new AttentionItem(Warning, "lag", c.Function, c.ClearsInSeconds is { } clears
+                    ? $"lag {c.Lag} is above the threshold {c.LagThreshold}, clearing in about {clears:0} s"
+                    : $"lag {c.Lag} is above the threshold {c.LagThreshold}: more than one instance's worth waiting"));
         }
 
         var stalledJobs = progress.Recalibrations.Where(r => r.Stalled).Select(r => $"recalibration {r.Id}").ToHashSet(StringComparer.Ordinal);

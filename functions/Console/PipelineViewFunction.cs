@@ -8,8 +8,8 @@ namespace SensorPipeline.Functions.OperatorConsole;
 /// </summary>
 public sealed class PipelineViewFunction(PipelineView view)
 {
-    [Function("GetPipelineView")]
-    public async Task<IResult> RunAsync(
+    [Function(nameof(GetPipelineView))]
+    public async Task<IResult> GetPipelineView(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "console/pipeline")] HttpRequest request,
         CancellationToken cancellationToken)
     {

@@ -56,13 +56,24 @@ public static class Cli
             parse.GetValue(simDevices), parse.GetValue(simRate), parse.GetValue(simTransport)!, parse.GetValue(simDuration),
             parse.GetValue(simProvisioning) ?? System.Environment.GetEnvironmentVariable("DeviceProvisioningSecret"), cancellationToken));
 
-        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate, simulate };
+        var statusUrl = new Option<string>("--url") { Description = "The running app.", DefaultValueFactory = _ => "http://localhost:7071" };
+        var statusKey = new Option<string?>("--key") { Description = "Master or function key (default: as recalibrate finds it)." };
+        var watch = new Option<bool>("--watch") { Description = "Show the view again every --interval seconds until Ctrl+C (redrawn in a terminal, a new block otherwise)." };
+        var interval = new Option<int>("--interval") { Description = "Seconds between views with --watch.", DefaultValueFactory = _ => 5 };
+        var status = new Command("status", "The pipeline view of a running app: throughput, lag per group and partition against the KEDA threshold, uncalibrated readings, dead letters, ingest errors, recalibrations. Exit code: 0 nothing needs attention, 1 a warning, 2 something critical, 3 app not reachable or key refused.")
+        {
+            statusUrl, statusKey, watch, interval,
+        };
+        status.SetAction((parse, cancellationToken) => StatusCommand.RunAsync(
+            parse.GetValue(statusUrl)!, parse.GetValue(statusKey), parse.GetValue(watch), parse.GetValue(interval), LocalSettings(), cancellationToken));
+
+        var root = new RootCommand("SensorPipeline: sensor readings in over HTTP, stored raw, calibrated through Kafka.") { start, migrate, recalibrate, simulate, status };
         AppendSettingsToStartHelp(root, start);
         // The host handles SIGTERM/Ctrl+C itself, so that in-flight batches can finish or be abandoned cleanly.
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration
         {
-            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate || parsed.CommandResult.Command == simulate ? TimeSpan.FromSeconds(2) : null,
+            ProcessTerminationTimeout = parsed.CommandResult.Command == recalibrate || parsed.CommandResult.Command == simulate || parsed.CommandResult.Command == status ? TimeSpan.FromSeconds(2) : null,
         });
     }
 

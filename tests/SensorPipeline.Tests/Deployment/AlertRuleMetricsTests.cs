@@ -52,28 +52,34 @@ public sealed partial class AlertRuleMetricsTests(TestServers servers)
         {
             foreach (var rule in ((YamlSequenceNode)group["rules"]).Children.Cast<YamlMappingNode>())
             {
-                var expr = ((YamlScalarNode)rule["expr"]).Value!;
-                var labels = new HashSet<string>(StringComparer.Ordinal);
-                foreach (Match selector in Selector().Matches(expr))
-                {
-                    foreach (Match m in Matcher().Matches(Quoted().Replace(selector.Value, "\"\"")))
-                    {
-                        labels.Add(m.Groups[1].Value);
-                    }
-                }
-
-                foreach (Match g in Grouping().Matches(expr))
-                {
-                    labels.UnionWith(g.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
-                }
-
-                var bare = Grouping().Replace(Range().Replace(Selector().Replace(expr, " "), " "), " ");
-                var metrics = Identifier().Matches(bare).Select(m => m.Value).Where(n => !PromQl.Contains(n)).ToHashSet(StringComparer.Ordinal);
+                var (metrics, labels) = ReadExpression(((YamlScalarNode)rule["expr"]).Value!);
                 alerts.Add((((YamlScalarNode)rule["alert"]).Value!, metrics, labels));
             }
         }
 
         return alerts;
+    }
+
+    /// <summary>The metric names and label names of one PromQL expression (alerts, Grafana panels).</summary>
+    internal static (HashSet<string> Metrics, HashSet<string> Labels) ReadExpression(string expr)
+    {
+        var labels = new HashSet<string>(StringComparer.Ordinal);
+        foreach (Match selector in Selector().Matches(expr))
+        {
+            foreach (Match m in Matcher().Matches(Quoted().Replace(selector.Value, "\"\"")))
+            {
+                labels.Add(m.Groups[1].Value);
+            }
+        }
+
+        foreach (Match g in Grouping().Matches(expr))
+        {
+            labels.UnionWith(g.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        var bare = Grouping().Replace(Range().Replace(Selector().Replace(expr, " "), " "), " ");
+        var metrics = Identifier().Matches(bare).Select(m => m.Value).Where(n => !PromQl.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        return (metrics, labels);
     }
 
     [Fact]
@@ -147,7 +153,7 @@ public sealed partial class AlertRuleMetricsTests(TestServers servers)
     }
 
     /// <summary>Each exported series name (histograms by their base name too) with the label names seen on it.</summary>
-    private static Dictionary<string, HashSet<string>> ExportedSeries(string text)
+    internal static Dictionary<string, HashSet<string>> ExportedSeries(string text)
     {
         var series = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))

@@ -73,6 +73,10 @@ public sealed class PipelineViewTests(TestServers servers) : IAsyncLifetime
         view = await Eventually.WaitForAsync(ViewAsync,
             v => Lag(v, "CalibrateRealtime") == 300 && Lag(v, "PersistRawReadings") == 0 && Uncalibrated(v) == 300 && v.GetProperty("deadLetters").GetArrayLength() > 0,
             TimeSpan.FromSeconds(60), "realtime lag 300, 300 uncalibrated, a dead letter");
+        // Kept in the history (not only as the latest read) before the lag falls.
+        view = await Eventually.WaitForAsync(ViewAsync,
+            v => Consumer(v, "CalibrateRealtime").GetProperty("history").EnumerateArray().Count(h => h.GetProperty("lag").GetInt64() == 300) >= 2,
+            TimeSpan.FromSeconds(30), "two samples of lag 300");
         var realtime = Consumer(view, "CalibrateRealtime");
         Assert.Equal(_settings["RealtimeGroup"], realtime.GetProperty("group").GetString());
         Assert.Equal(_settings["RealtimeTopic"], realtime.GetProperty("topic").GetString());

@@ -28,19 +28,6 @@ public sealed class RecalibrateJobTests(TestServers servers)
         return app;
     }
 
-    private static (IAnsiConsole Console, StringWriter Output) PlainConsole()
-    {
-        var output = new StringWriter();
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        return (console, output);
-    }
-
     [Fact]
     public async Task A_restarted_run_with_the_same_name_follows_the_job_the_first_run_started()
     {
@@ -48,7 +35,7 @@ public sealed class RecalibrateJobTests(TestServers servers)
         const string name = "recalibrate-feb-6f1c2a9e-0b7d-4c51-9d0e-2b4f3a1c5e77";
 
         // The first pod is killed while it follows its job (SIGTERM: the command stops watching).
-        var (first, firstOutput) = PlainConsole();
+        var (first, firstOutput) = PlainConsole.Create();
         using (var killed = new CancellationTokenSource())
         {
             var run = RecalibrateCommand.RunAsync(first, app.Http.BaseAddress!.ToString(), null, "job-1", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", null, name, TimeSpan.FromMilliseconds(100), killed.Token);
@@ -59,7 +46,7 @@ public sealed class RecalibrateJobTests(TestServers servers)
         }
 
         // The restarted pod runs the same command: it follows that job to completion.
-        var (second, secondOutput) = PlainConsole();
+        var (second, secondOutput) = PlainConsole.Create();
         var exit = await RecalibrateCommand.RunAsync(second, app.Http.BaseAddress!.ToString(), null, "job-1", "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", null, name, TimeSpan.FromMilliseconds(100), CancellationToken.None);
         Assert.True(exit == 0, secondOutput.ToString());
         Assert.Contains($"Resumed following job 1 ({name})", secondOutput.ToString(), StringComparison.Ordinal);
@@ -77,14 +64,14 @@ public sealed class RecalibrateJobTests(TestServers servers)
         var id = (await post.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
         Assert.Equal("running", (await app.Http.GetFromJsonAsync<JsonElement>($"/api/recalibrations/{id}")).GetProperty("state").GetString());
 
-        var (console, output) = PlainConsole();
+        var (console, output) = PlainConsole.Create();
         var following = RecalibrateCommand.RunAsync(console, app.Http.BaseAddress!.ToString(), null, null, null, null, id, TimeSpan.FromMilliseconds(100), CancellationToken.None);
         await Eventually.WaitForAsync(() => Task.FromResult(output.ToString()), o => o.Contains("running", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the command to follow the running job");
         Assert.Equal(HttpStatusCode.OK, (await app.Http.DeleteAsync($"/api/recalibrations/{id}")).StatusCode);
         Assert.Equal(RecalibrateCommand.Cancelled, await following);
         Assert.Contains($"Job {id}: cancelled", output.ToString(), StringComparison.Ordinal);
 
-        var (restarted, restartedOutput) = PlainConsole();
+        var (restarted, restartedOutput) = PlainConsole.Create();
         Assert.Equal(RecalibrateCommand.Cancelled, await RecalibrateCommand.RunAsync(restarted, app.Http.BaseAddress!.ToString(), null, "job-1",
             "2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z", null, "cancelled-1", TimeSpan.FromMilliseconds(100), CancellationToken.None));
         Assert.Contains($"Resumed following job {id}", restartedOutput.ToString(), StringComparison.Ordinal);
