@@ -235,4 +235,19 @@ public sealed class DashboardTests(TestServers servers, ChromiumFixture chromium
         await Expect(row).ToHaveCountAsync(0);
         Assert.Equal("cancelled", (await app.Http.GetFromJsonAsync<JsonElement>($"/api/recalibrations/{id}")).GetProperty("state").GetString());
     }
+
+    [Fact]
+    public async Task Dashboard_opens_without_a_prompt_when_no_keys_are_configured_in_Development()
+    {
+        var settings = await PipelineApp.NewSettingsAsync(servers, await servers.CreateDatabaseAsync("console_open"));
+        await using var app = await PipelineApp.StartAsync(settings);
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostReadingsAsync(new[] { new { sensorId = "open-1", recordedAt = Start.ToString("O"), value = 3.5 } })).StatusCode);
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from raw_data"), n => n == 1, TimeSpan.FromSeconds(60), "the reading stored");
+
+        var page = await DashboardApp.NewPageAsync(chromium.Browser, app);
+        await page.GotoAsync("/api/dashboard/#/sensors");
+        await Expect(page.Locator("#sensors tr[data-sensor='open-1']")).ToContainTextAsync("3.5");
+        await Expect(page.Locator("#key-form")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#forget-key")).ToBeHiddenAsync();
+    }
 }
