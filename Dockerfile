@@ -3,6 +3,10 @@
 #   docker build -t sensorpipeline:latest .                                   our portable host (default)
 #   docker build --target official -t sensorpipeline-official:latest .        the official Functions host
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+# npm fetches the dashboard's chart library (uPlot) at build time; the runtime image needs no Node.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig host.json ./
 COPY shared/ shared/
@@ -15,6 +19,9 @@ RUN dotnet publish functions/SensorPipeline.Functions.csproj -c Release -o /app
 # isolated worker (worker.config.json). Not built on this project's machines (no Docker, and that
 # package is not served there).
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build-official
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nodejs npm \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig host.json ./
 COPY shared/ shared/

@@ -58,6 +58,9 @@ public static class SensorPipelineApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SensorPipeline.Functions.Mqtt.MqttBridge>());
         var app = builder.Build();
         app.MapHttpFunctions();
+        // The dashboard at / (under the official host it is at /api/dashboard/ only).
+        var dashboard = SensorPipeline.Functions.OperatorConsole.ConsolePages.PathUnder(app.Services.GetRequiredService<IOptions<FunctionsHostOptions>>());
+        app.MapGet("/", () => Results.Redirect(dashboard)).ExcludeFromDescription();
         app.MapHealthChecks("/health/live", HealthResponse.Options(_ => false));
         app.MapHealthChecks("/health/ready", HealthResponse.Options());
         // The lag gauge exists once the lag reader does.
@@ -81,6 +84,7 @@ public static class SensorPipelineApp
         builder.AddPipelineHealth();
         builder.AddPipelineConsole();
         builder.Services.AddReadApi();
+        SensorPipeline.Functions.OperatorConsole.ConsoleExtensions.AddConsole(builder.Services);
         SensorPipeline.Functions.Devices.DeviceExtensions.AddDevices(builder.Services);
         builder.AddPipelineTelemetry();
         return builder;

@@ -80,7 +80,9 @@ internal sealed class BenchmarkOptions
                                (QoS 1, --mqtt-batch readings a message, the next after the PUBACK),
                                then the HTTP load above on the same app, each for --warmup and
                                --duration, and prints both doors side by side; --rate paces each
-                               door to that many readings/s (0: flat out)
+                               door to that many readings/s (0: flat out); dashboard: seeds a year
+                               of one-minute readings for one sensor and 10,000 sensors, then times
+                               the dashboard's series and sensor-list endpoints and their payloads
           --devices N          mqtt: devices, each its own TLS connection [100]
           --mqtt-batch N       mqtt: readings per message, one per sensor of the device [20]
           --history-readings N backfill: raw readings seeded for the job [1000000]
@@ -133,7 +135,8 @@ internal sealed class BenchmarkOptions
                         "backfill" => "backfill",
                         "invoke" => "invoke",
                         "mqtt" => "mqtt",
-                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill, mqtt or invoke."),
+                        "dashboard" => "dashboard",
+                        var other => throw new ArgumentException($"Unknown scenario {other}: throughput, backfill, mqtt, invoke or dashboard."),
                     };
                     break;
                 case "--devices": o.Devices = Int(1, 10_000); break;

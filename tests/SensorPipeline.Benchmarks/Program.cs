@@ -114,6 +114,12 @@ try
     Console.WriteLine($"  app pid {app.Pid} on http://127.0.0.1:{app.Port}; PostgreSQL {serverVersion}; app log {app.LogPath}");
     var postmaster = postgres is null ? (int?)null : int.Parse(File.ReadLines(Path.Combine(postgres.DataDirectory, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
 
+    if (options.Scenario == "dashboard")
+    {
+        // The dashboard's reads over seeded data (DashboardScenario.cs).
+        return await DashboardScenario.RunAsync(app, db, runId, token);
+    }
+
     if (options.Scenario == "backfill")
     {
         // Realtime latency with and without a recalibration backfill (BackfillScenario.cs).

@@ -30,7 +30,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetPipelineView", "GetRecalibration",
+            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "ConsoleDevices", "ConsolePages", "ConsoleSensorSeries", "ConsoleSensors", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetPipelineView", "GetRecalibration",
             "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListDevices", "ListSensors",
             "PersistRawReadings", "PutCalibration", "RecalibrationProducer", "ReconcileUncalibrated", "ReplayDeadLetters",
             "RevokeDeviceCredentials", "StartRecalibration",
@@ -75,6 +75,11 @@ public sealed class FunctionsMetadataTests
     [InlineData("CancelRecalibration", "delete", "recalibrations/{id:long}", "Admin")]
     [InlineData("ListDeadLetters", "get", "deadletters", "Admin")]
     [InlineData("ReplayDeadLetters", "post", "deadletters/replay", "Admin")]
+    // Anonymous: the dashboard's files hold no data; its API calls carry the key.
+    [InlineData("ConsolePages", "get", "dashboard/{*file}", "Anonymous")]
+    [InlineData("ConsoleSensors", "get", "console/sensors", "Function")]
+    [InlineData("ConsoleDevices", "get", "console/devices", "Function")]
+    [InlineData("ConsoleSensorSeries", "get", "console/sensors/{sensorId}/series", "Function")]
     public void Http_functions_have_their_route_method_and_auth_level(string function, string method, string route, string authLevel)
     {
         var trigger = Trigger(function);
