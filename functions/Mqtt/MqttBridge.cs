@@ -64,6 +64,7 @@ public sealed partial class MqttBridge(
         using var client = new MqttClientFactory().CreateMqttClient();
         client.ApplicationMessageReceivedAsync += e => OnMessageAsync(e, stoppingToken);
         var topic = $"$share/{o.MqttBridgeGroup}/devices/+/readings";
+        var framesTopic = $"$share/{o.MqttBridgeGroup}/devices/+/frames";
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -86,7 +87,8 @@ public sealed partial class MqttBridge(
                     {
                         // Resubscribing on a resumed session is harmless and covers a lost one.
                         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-                            .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
+                            .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce)
+                            .WithTopicFilter(framesTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
                         IsSubscribed = true;
                         Interlocked.Increment(ref _subscriptions);
                         LogSubscribed(logger, broker, topic, result.IsSessionPresent);

@@ -3,17 +3,21 @@ using System.Text.Json.Serialization;
 
 namespace SensorPipeline.Domain.Messages;
 
-/// <summary>Reads and writes <see cref="RawReadingMessage"/> (see <see cref="MessageJson"/>).</summary>
+/// <summary>Reads and writes <see cref="RawReadingMessage"/> (see <see cref="MessageJson"/>), with its <see cref="PayloadInfo"/>.</summary>
 public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage>
 {
     private const string What = "raw reading message";
-    private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source"];
+    private const string WhatPayload = "payload";
+    private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source", "unit", "payload"];
+    private static readonly string[] PayloadNames = ["id", "receivedAt", "door", "format", "version", "device", "source", "size", "sha256", "count", "content"];
 
     public override RawReadingMessage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         MessageJson.ExpectStartObject(ref reader, What);
         string? sensorId = null;
         string? source = null;
+        string? unit = null;
+        PayloadInfo? payload = null;
         DateTimeOffset? recordedAt = null;
         DateTimeOffset? receivedAt = null;
         double? value = null;
@@ -26,6 +30,8 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
                 case 2: value = MessageJson.Double(ref reader, Names[2]); break;
                 case 3: receivedAt = MessageJson.Time(ref reader, Names[3]); break;
                 case 4: source = MessageJson.OptionalString(ref reader, Names[4]); break;
+                case 5: unit = MessageJson.OptionalString(ref reader, Names[5]); break;
+                case 6: payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader); break;
                 default: reader.Skip(); break;
             }
         }
@@ -37,6 +43,57 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
             Value = MessageJson.Required(value, "value", What),
             ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", What),
             Source = source,
+            Unit = unit,
+            Payload = payload,
+        };
+    }
+
+    private static PayloadInfo ReadPayload(ref Utf8JsonReader reader)
+    {
+        MessageJson.ExpectStartObject(ref reader, WhatPayload);
+        Guid? id = null;
+        DateTimeOffset? receivedAt = null;
+        string? door = null, format = null, device = null, source = null, sha256 = null;
+        long? version = null, size = null, count = null;
+        byte[]? content = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        {
+            switch (MessageJson.Property(ref reader, PayloadNames, "id"u8, "receivedAt"u8, "door"u8, "format"u8, "version"u8))
+            {
+                case 0:
+                    id = reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var g) ? g : throw new JsonException("A payload's id must be a UUID string.");
+                    break;
+                case 1: receivedAt = MessageJson.Time(ref reader, PayloadNames[1]); break;
+                case 2: door = MessageJson.RequiredString(ref reader, PayloadNames[2]); break;
+                case 3: format = MessageJson.RequiredString(ref reader, PayloadNames[3]); break;
+                case 4: version = MessageJson.Int64(ref reader, PayloadNames[4]); break;
+                case 5: device = MessageJson.OptionalString(ref reader, PayloadNames[5]); break;
+                case 6: source = MessageJson.OptionalString(ref reader, PayloadNames[6]); break;
+                case 7: size = MessageJson.Int64(ref reader, PayloadNames[7]); break;
+                case 8: sha256 = MessageJson.RequiredString(ref reader, PayloadNames[8]); break;
+                case 9: count = MessageJson.Int64(ref reader, PayloadNames[9]); break;
+                case 10:
+                    content = reader.TokenType == JsonTokenType.Null ? null
+                        : reader.TokenType == JsonTokenType.String && reader.TryGetBytesFromBase64(out var b) ? b
+                        : throw new JsonException("A payload's content must be base64.");
+                    break;
+                default: reader.Skip(); break;
+            }
+        }
+
+        return new PayloadInfo
+        {
+            Id = MessageJson.Required(id, "id", WhatPayload),
+            ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", WhatPayload),
+            Door = MessageJson.Required(door, "door", WhatPayload),
+            Format = MessageJson.Required(format, "format", WhatPayload),
+            DecoderVersion = checked((int)MessageJson.Required(version, "version", WhatPayload)),
+            DeviceId = device,
+            Source = source,
+            SizeBytes = checked((int)MessageJson.Required(size, "size", WhatPayload)),
+            Sha256 = MessageJson.Required(sha256, "sha256", WhatPayload),
+            ReadingCount = checked((int)MessageJson.Required(count, "count", WhatPayload)),
+            Content = content,
         };
     }
 
@@ -52,6 +109,40 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         if (value.Source is not null)
         {
             writer.WriteString("source"u8, value.Source);
+        }
+
+        if (value.Unit is not null)
+        {
+            writer.WriteString("unit"u8, value.Unit);
+        }
+
+        if (value.Payload is { } p)
+        {
+            writer.WriteStartObject("payload"u8);
+            writer.WriteString("id"u8, p.Id);
+            writer.WriteString("receivedAt"u8, p.ReceivedAt);
+            writer.WriteString("door"u8, p.Door);
+            writer.WriteString("format"u8, p.Format);
+            writer.WriteNumber("version"u8, p.DecoderVersion);
+            if (p.DeviceId is not null)
+            {
+                writer.WriteString("device"u8, p.DeviceId);
+            }
+
+            if (p.Source is not null)
+            {
+                writer.WriteString("source"u8, p.Source);
+            }
+
+            writer.WriteNumber("size"u8, p.SizeBytes);
+            writer.WriteString("sha256"u8, p.Sha256);
+            writer.WriteNumber("count"u8, p.ReadingCount);
+            if (p.Content is not null)
+            {
+                writer.WriteBase64String("content"u8, p.Content);
+            }
+
+            writer.WriteEndObject();
         }
 
         writer.WriteEndObject();
