@@ -54,8 +54,9 @@ public sealed partial class IngestErrorWriter(IngestErrorLedger ledger, PayloadL
             {
                 await store.WriteRefusalsAsync(batch, cancellationToken);
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Best-effort, whatever went wrong: the host must not stop for the error ledger.
                 LogWriteFailed(logger, batch.Count, e.Message);
                 ledger.CountNotStored(batch);
             }
@@ -68,7 +69,7 @@ public sealed partial class IngestErrorWriter(IngestErrorLedger ledger, PayloadL
             {
                 await store.AddNotStoredAsync(notStored, time.GetUtcNow(), cancellationToken);
             }
-            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogWriteFailed(logger, 0, e.Message);
                 ledger.ReturnNotStored(notStored);

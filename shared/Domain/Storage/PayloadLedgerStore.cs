@@ -19,7 +19,7 @@ public sealed class PayloadLedgerStore(NpgsqlDataSource dataSource)
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>Writes refused payloads (payload row, accepted = false) and their error rows, in one transaction.</summary>
+    /// <summary>Writes refused payloads (payload row, accepted = false) and their error rows, in one (implicit) transaction.</summary>
     public async Task WriteRefusalsAsync(IReadOnlyList<IngestRefusal> refusals, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(refusals);
@@ -62,12 +62,8 @@ public sealed class PayloadLedgerStore(NpgsqlDataSource dataSource)
         Add(errors, refusals.Select(r => Excerpt(r.Content)).ToArray(), NpgsqlDbType.Text);
         batch.BatchCommands.Add(errors);
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        batch.Connection = connection;
-        batch.Transaction = transaction;
+        // One batch is one implicit transaction: both rows or neither.
         await batch.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>Adds refusals counted but not stored (over a source's rate), per UTC day and reason.</summary>
