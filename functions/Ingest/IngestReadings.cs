@@ -44,7 +44,7 @@ public sealed partial class IngestReadings(
     private async Task<IResult> IngestAsync(HttpRequest request, string? frameDevice, CancellationToken cancellationToken)
     {
         var signed = SignedRequests.IsSigned(request);
-        var door = signed ? "http-signed" : "http";
+        var door = signed ? PayloadIngest.SignedHttpDoor : PayloadIngest.HttpDoor;
         var address = request.HttpContext.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!signed && !keys.IsAuthorized(request, AuthorizationLevel.Function))
         {

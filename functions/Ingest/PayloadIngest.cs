@@ -22,6 +22,18 @@ public sealed partial class PayloadIngest(
     KafkaPublisher publisher, DeviceRegistry devices, IngestErrorLedger errors, PayloadLedgerStore ledger,
     IOptions<PipelineOptions> options, TimeProvider time, ILogger<PayloadIngest> logger)
 {
+    /// <summary>The door names the ledger records (<c>payload.door</c>): HTTP with a function key.</summary>
+    public const string HttpDoor = "http";
+
+    /// <summary>HTTP signed by a device.</summary>
+    public const string SignedHttpDoor = "http-signed";
+
+    /// <summary>An MQTT message (embedded broker or bridge).</summary>
+    public const string MqttDoor = "mqtt";
+
+    /// <summary>A refused payload submitted again (<c>POST /api/ingest-errors/{id}/replay</c>).</summary>
+    public const string ReplayDoor = "replay";
+
     public async Task<PayloadOutcome> IngestAsync(PayloadSubmission submission, bool recordRefusal, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(submission);

@@ -1,7 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using SensorPipeline.Domain.Storage;
 using SensorPipeline.Functions.Http;
-using SensorPipeline.Functions.Mqtt;
 
 namespace SensorPipeline.Functions.Ingest;
 
@@ -15,7 +14,7 @@ namespace SensorPipeline.Functions.Ingest;
 /// </summary>
 public sealed class ReplayIngestError(PayloadLedgerStore store, PayloadIngest ingest)
 {
-    public const string Door = "replay";
+    public const string Door = PayloadIngest.ReplayDoor;
 
     [Function(nameof(ReplayIngestError))]
     public async Task<IResult> RunAsync(
@@ -37,7 +36,7 @@ public sealed class ReplayIngestError(PayloadLedgerStore store, PayloadIngest in
         }
 
         // The device rule of the door it came through: a signed or MQTT device writes only its own sensors.
-        var sender = stored.Door is "http-signed" or MqttReadingsIngest.Door ? stored.DeviceId : null;
+        var sender = stored.Door is PayloadIngest.SignedHttpDoor or PayloadIngest.MqttDoor ? stored.DeviceId : null;
         var frame = stored.Format == "frame";
         var outcome = await ingest.IngestAsync(
             new PayloadSubmission(Door, sender, frame ? stored.DeviceId : null, stored.Source, frame, stored.Content),

@@ -13,7 +13,7 @@ namespace SensorPipeline.Functions.Mqtt;
 /// </summary>
 public sealed partial class MqttReadingsIngest(PayloadIngest ingest, IngestErrorLedger ledger, TimeProvider time, ILogger<MqttReadingsIngest> logger)
 {
-    public const string Door = "mqtt";
+    public const string Door = PayloadIngest.MqttDoor;
 
     public async Task<(MqttIngestOutcome Outcome, string? Reason)> IngestAsync(string deviceId, string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {

@@ -4,8 +4,24 @@ using System.Text.Json.Serialization;
 namespace SensorPipeline.Domain.Messages;
 
 /// <summary>Reads and writes <see cref="RawReadingMessage"/> (see <see cref="MessageJson"/>), with its <see cref="PayloadInfo"/>.</summary>
+/// <remarks>
+/// Every message of a payload carries the same payload object (a payload of 500 readings: 500
+/// copies). Written, its JSON is made once per payload (the last one per thread, by reference) and
+/// copied; read, a payload object whose <c>id</c> (written first) is the one the previous message
+/// of this thread had, without content, is that same <see cref="PayloadInfo"/>: the rest of the
+/// object is skipped, not parsed again.
+/// </remarks>
 public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage>
 {
+    [ThreadStatic]
+    private static PayloadInfo? _lastWritten;
+
+    [ThreadStatic]
+    private static byte[]? _lastWrittenJson;
+
+    [ThreadStatic]
+    private static PayloadInfo? _lastRead;
+
     private const string What = "raw reading message";
     private const string WhatPayload = "payload";
     private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source", "unit", "payload"];
@@ -23,6 +39,23 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         double? value = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
+            // The two newer names compared as UTF-8 too (the exact spelling this converter writes).
+            if (reader.TokenType == JsonTokenType.PropertyName && (reader.ValueTextEquals("unit"u8) || reader.ValueTextEquals("payload"u8)))
+            {
+                var isUnit = reader.ValueTextEquals("unit"u8);
+                reader.Read();
+                if (isUnit)
+                {
+                    unit = MessageJson.OptionalString(ref reader, Names[5]);
+                }
+                else
+                {
+                    payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader);
+                }
+
+                continue;
+            }
+
             switch (MessageJson.Property(ref reader, Names, "sensorId"u8, "recordedAt"u8, "value"u8, "receivedAt"u8, "source"u8))
             {
                 case 0: sensorId = MessageJson.RequiredString(ref reader, Names[0]); break;
@@ -51,12 +84,48 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
     private static PayloadInfo ReadPayload(ref Utf8JsonReader reader)
     {
         MessageJson.ExpectStartObject(ref reader, WhatPayload);
+        if (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("id"u8)
+            && reader.Read() && reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var first)
+            && _lastRead is { } last && last.Id == first)
+        {
+            // Another message of the payload the previous one had: only its content (if any) is new.
+            byte[]? content = null;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+            {
+                var isContent = reader.ValueTextEquals("content"u8);
+                reader.Read();
+                if (isContent && reader.TokenType != JsonTokenType.Null)
+                {
+                    content = reader.TokenType == JsonTokenType.String && reader.TryGetBytesFromBase64(out var b) ? b : throw new JsonException("A payload's content must be base64.");
+                }
+
+                reader.Skip();
+            }
+
+            return content is null ? last : last with { Content = content };
+        }
+
+        var payload = ReadPayloadRest(ref reader);
+        _lastRead = payload.Content is null ? payload : payload with { Content = null };
+        return payload;
+    }
+
+    /// <summary>Reads a payload object from its current token on (its first property name, or the id's value when that was read).</summary>
+    private static PayloadInfo ReadPayloadRest(ref Utf8JsonReader reader)
+    {
         Guid? id = null;
         DateTimeOffset? receivedAt = null;
         string? door = null, format = null, device = null, source = null, sha256 = null;
         long? version = null, size = null, count = null;
         byte[]? content = null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            // The id's value, read by the caller.
+            id = reader.TryGetGuid(out var g0) ? g0 : throw new JsonException("A payload's id must be a UUID string.");
+            reader.Read();
+        }
+
+        for (; reader.TokenType != JsonTokenType.EndObject; reader.Read())
         {
             switch (MessageJson.Property(ref reader, PayloadNames, "id"u8, "receivedAt"u8, "door"u8, "format"u8, "version"u8))
             {
@@ -118,7 +187,25 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
 
         if (value.Payload is { } p)
         {
-            writer.WriteStartObject("payload"u8);
+            writer.WritePropertyName("payload"u8);
+            if (!ReferenceEquals(p, _lastWritten) || _lastWrittenJson is null)
+            {
+                _lastWrittenJson = PayloadJson(p);
+                _lastWritten = p;
+            }
+
+            writer.WriteRawValue(_lastWrittenJson, skipInputValidation: true);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    private static byte[] PayloadJson(PayloadInfo p)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
             writer.WriteString("id"u8, p.Id);
             writer.WriteString("receivedAt"u8, p.ReceivedAt);
             writer.WriteString("door"u8, p.Door);
@@ -145,6 +232,6 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
             writer.WriteEndObject();
         }
 
-        writer.WriteEndObject();
+        return buffer.WrittenSpan.ToArray();
     }
 }

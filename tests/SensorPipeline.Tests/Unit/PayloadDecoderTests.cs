@@ -149,6 +149,26 @@ public sealed class PayloadDecoderTests
     }
 
     [Fact]
+    public void Messages_of_one_payload_read_back_with_the_same_metadata_and_only_the_first_with_content()
+    {
+        PayloadInfo Info(Guid id, string device) => new()
+        {
+            Id = id, ReceivedAt = Now, Door = "http", DeviceId = device, Format = "native", DecoderVersion = 1, SizeBytes = 9, Sha256 = device, ReadingCount = 3,
+        };
+        var a = Info(Guid.CreateVersion7(Now), "a");
+        var b = Info(Guid.CreateVersion7(Now.AddSeconds(1)), "b");
+        RawReadingMessage Message(PayloadInfo p, int i) => new() { SensorId = "s" + i, RecordedAt = Now, Value = i, ReceivedAt = Now, Payload = p };
+        var sent = new[] { Message(a with { Content = [1, 2, 3] }, 0), Message(a, 1), Message(a, 2), Message(b, 3), Message(a, 4), Message(b with { Content = [9] }, 5) };
+
+        var json = sent.Select(m => JsonSerializer.Serialize(m, PipelineJsonContext.Default.RawReadingMessage)).ToList();
+        var back = json.Select(j => JsonSerializer.Deserialize(j, PipelineJsonContext.Default.RawReadingMessage)!).ToList();
+
+        Assert.Equal(sent.Select(m => m.Payload! with { Content = null }), back.Select(m => m.Payload! with { Content = null }));
+        Assert.Equal(sent.Select(m => m.Payload!.Content is null ? "" : Convert.ToHexString(m.Payload.Content)), back.Select(m => m.Payload!.Content is null ? "" : Convert.ToHexString(m.Payload.Content)));
+        Assert.Equal(sent.Select(m => m with { Payload = null }), back.Select(m => m with { Payload = null }));
+    }
+
+    [Fact]
     public void The_ledger_keeps_the_first_4_KiB_and_the_hash_of_the_whole()
     {
         var big = Encoding.UTF8.GetBytes(new string('x', 5000));
