@@ -29,22 +29,12 @@ public sealed class PayloadLedgerStore(NpgsqlDataSource dataSource)
         }
 
         await using var batch = dataSource.CreateBatch();
-        var payloads = new NpgsqlBatchCommand("""
-            insert into payload (id, received_at, door, device_id, source, format, decoder_version, size_bytes, sha256, content, reading_count, accepted)
-            select p.*, 0, false
-              from unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::text[], $10::bytea[]) as p
+        var payloads = new NpgsqlBatchCommand($"""
+            insert into payload ({PayloadRows.Columns}, accepted)
+            select p.*, false from ({PayloadRows.Select(1)}) as p
             on conflict (id, received_at) do nothing
             """);
-        Add(payloads, refusals.Select(r => r.PayloadId).ToArray(), NpgsqlDbType.Uuid);
-        Add(payloads, refusals.Select(r => r.ReceivedAt.UtcDateTime).ToArray(), NpgsqlDbType.TimestampTz);
-        Add(payloads, refusals.Select(r => r.Door).ToArray(), NpgsqlDbType.Text);
-        Add(payloads, refusals.Select(r => r.DeviceId).ToArray(), NpgsqlDbType.Text);
-        Add(payloads, refusals.Select(r => r.Source).ToArray(), NpgsqlDbType.Text);
-        Add(payloads, refusals.Select(r => r.Format).ToArray(), NpgsqlDbType.Text);
-        Add(payloads, refusals.Select(r => r.DecoderVersion).ToArray(), NpgsqlDbType.Integer);
-        Add(payloads, refusals.Select(r => r.SizeBytes).ToArray(), NpgsqlDbType.Integer);
-        Add(payloads, refusals.Select(r => r.Sha256).ToArray(), NpgsqlDbType.Text);
-        Add(payloads, refusals.Select(r => r.Content).ToArray(), NpgsqlDbType.Bytea);
+        PayloadRows.Add(payloads.Parameters, refusals);
         batch.BatchCommands.Add(payloads);
 
         var errors = new NpgsqlBatchCommand("""

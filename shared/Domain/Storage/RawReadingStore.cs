@@ -16,11 +16,10 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
     /// payload row seen before stays as it is, except that the content its first message carries
     /// fills it in when a later message of the payload got there first.
     /// </summary>
-    private const string InsertSql = """
+    private static readonly string InsertSql = $$"""
         with payloads as (
-          insert into payload (id, received_at, door, device_id, source, format, decoder_version, size_bytes, sha256, content, reading_count, accepted)
-          select p.*, true
-            from unnest($8::uuid[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int[], $15::int[], $16::text[], $17::bytea[], $18::int[]) as p
+          insert into payload ({{PayloadRows.Columns}}, accepted)
+          select p.*, true from ({{PayloadRows.Select(8)}}) as p
            order by 1
           on conflict (id, received_at) do update set content = excluded.content
            where payload.content is null and excluded.content is not null
@@ -218,18 +217,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
             Add(command, _sources, NpgsqlDbType.Text);
             Add(command, Units, NpgsqlDbType.Text);
             Add(command, _payloadIds, NpgsqlDbType.Uuid);
-            var payloads = _payloads.Values;
-            Add(command, payloads.Select(p => p.Id).ToArray(), NpgsqlDbType.Uuid);
-            Add(command, payloads.Select(p => p.ReceivedAt.UtcDateTime).ToArray(), NpgsqlDbType.TimestampTz);
-            Add(command, payloads.Select(p => p.Door).ToArray(), NpgsqlDbType.Text);
-            Add(command, payloads.Select(p => p.DeviceId).ToArray(), NpgsqlDbType.Text);
-            Add(command, payloads.Select(p => p.Source).ToArray(), NpgsqlDbType.Text);
-            Add(command, payloads.Select(p => p.Format).ToArray(), NpgsqlDbType.Text);
-            Add(command, payloads.Select(p => p.DecoderVersion).ToArray(), NpgsqlDbType.Integer);
-            Add(command, payloads.Select(p => p.SizeBytes).ToArray(), NpgsqlDbType.Integer);
-            Add(command, payloads.Select(p => p.Sha256).ToArray(), NpgsqlDbType.Text);
-            Add(command, payloads.Select(p => p.Content).ToArray(), NpgsqlDbType.Bytea);
-            Add(command, payloads.Select(p => p.ReadingCount).ToArray(), NpgsqlDbType.Integer);
+            PayloadRows.Add(command.Parameters, _payloads.Values);
         }
 
         private static void Add(NpgsqlCommand command, object value, NpgsqlDbType type) =>

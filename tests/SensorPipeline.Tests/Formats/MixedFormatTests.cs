@@ -30,6 +30,14 @@ public sealed class MixedFormatTests(TestServers servers) : IAsyncLifetime
 
     private static readonly DateTimeOffset At = new(2026, 11, 23, 10, 0, 0, TimeSpan.Zero);
 
+    /// <summary>Every reading: raw value and unit as stored, calibrated Celsius, and its payload's format, door and device.</summary>
+    private const string StoredAndCalibrated = """
+        select r.sensor_id, r.raw_value, r.unit, round(c.value::numeric, 3), p.format, p.door, p.device_id
+          from raw_data r join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
+          join payload p on p.id = r.payload_id
+         order by r.sensor_id
+        """;
+
     private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
     [Fact]
@@ -49,12 +57,7 @@ public sealed class MixedFormatTests(TestServers servers) : IAsyncLifetime
         await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature"), c => c == 4, TimeSpan.FromSeconds(60), "4 calibrated values");
 
         // Raw values exactly as sent, in their units; calibrated (identity parameters) in Celsius.
-        var rows = await RowsAsync(_app, """
-            select r.sensor_id, r.raw_value, r.unit, round(c.value::numeric, 3), p.format, p.door, p.device_id
-              from raw_data r join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
-              join payload p on p.id = r.payload_id
-             order by r.sensor_id
-            """);
+        var rows = await RowsAsync(_app, StoredAndCalibrated);
         Assert.Equal(
             [
                 ["ctl-fmt:ch1", "2150", "cdegC", "21.500", "frame", "http", "ctl-fmt"],
@@ -117,12 +120,7 @@ public sealed class MixedFormatTests(TestServers servers) : IAsyncLifetime
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, foreign.ReasonCode);
 
         await Eventually.WaitForAsync(() => _app.ScalarAsync("select count(*) from calibrated_temperature"), c => c == 4, TimeSpan.FromSeconds(60), "4 calibrated values");
-        var rows = await RowsAsync(_app, """
-            select r.sensor_id, r.raw_value, r.unit, round(c.value::numeric, 3), p.format, p.door, p.device_id
-              from raw_data r join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
-              join payload p on p.id = r.payload_id
-             order by r.sensor_id
-            """);
+        var rows = await RowsAsync(_app, StoredAndCalibrated);
         Assert.Equal(
             [
                 ["ctl-mq", "19.25", "degC", "19.250", "native", "mqtt", "ctl-mq"],
