@@ -25,7 +25,12 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
     private const string What = "raw reading message";
     private const string WhatPayload = "payload";
     private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source", "unit", "payload"];
-    private static readonly string[] PayloadNames = ["id", "receivedAt", "door", "format", "version", "device", "source", "size", "sha256", "count", "content"];
+    /// <summary>
+    /// The payload object's short names (it is on every message): id, door, format, decoder version,
+    /// reading count, device, source, size, SHA-256 (hex), content (base64), and receivedAt — only
+    /// when it differs from the message's own, which it does not at any door (so it is not written).
+    /// </summary>
+    private static readonly string[] PayloadNames = ["id", "d", "f", "v", "c", "dev", "src", "n", "h", "body", "receivedAt"];
 
     public override RawReadingMessage Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -50,7 +55,7 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
                 }
                 else
                 {
-                    payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader);
+                    payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader, receivedAt);
                 }
 
                 continue;
@@ -64,7 +69,7 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
                 case 3: receivedAt = MessageJson.Time(ref reader, Names[3]); break;
                 case 4: source = MessageJson.OptionalString(ref reader, Names[4]); break;
                 case 5: unit = MessageJson.OptionalString(ref reader, Names[5]); break;
-                case 6: payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader); break;
+                case 6: payload = reader.TokenType == JsonTokenType.Null ? null : ReadPayload(ref reader, receivedAt); break;
                 default: reader.Skip(); break;
             }
         }
@@ -77,22 +82,23 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
             ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", What),
             Source = source,
             Unit = unit,
-            Payload = payload,
+            // A payload object read before the message's receivedAt (another property order) gets it now.
+            Payload = payload is { ReceivedAt.Ticks: 0 } && receivedAt is { } at ? payload with { ReceivedAt = at } : payload,
         };
     }
 
-    private static PayloadInfo ReadPayload(ref Utf8JsonReader reader)
+    private static PayloadInfo ReadPayload(ref Utf8JsonReader reader, DateTimeOffset? messageReceivedAt)
     {
         MessageJson.ExpectStartObject(ref reader, WhatPayload);
         if (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("id"u8)
             && reader.Read() && reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var first)
-            && _lastRead is { } last && last.Id == first)
+            && _lastRead is { } last && last.Id == first && (messageReceivedAt is null || messageReceivedAt == last.ReceivedAt))
         {
             // Another message of the payload the previous one had: only its content (if any) is new.
             byte[]? content = null;
             while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
             {
-                var isContent = reader.ValueTextEquals("content"u8);
+                var isContent = reader.ValueTextEquals("body"u8);
                 reader.Read();
                 if (isContent && reader.TokenType != JsonTokenType.Null)
                 {
@@ -105,13 +111,13 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
             return content is null ? last : last with { Content = content };
         }
 
-        var payload = ReadPayloadRest(ref reader);
+        var payload = ReadPayloadRest(ref reader, messageReceivedAt);
         _lastRead = payload.Content is null ? payload : payload with { Content = null };
         return payload;
     }
 
     /// <summary>Reads a payload object from its current token on (its first property name, or the id's value when that was read).</summary>
-    private static PayloadInfo ReadPayloadRest(ref Utf8JsonReader reader)
+    private static PayloadInfo ReadPayloadRest(ref Utf8JsonReader reader, DateTimeOffset? messageReceivedAt)
     {
         Guid? id = null;
         DateTimeOffset? receivedAt = null;
@@ -127,25 +133,25 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
 
         for (; reader.TokenType != JsonTokenType.EndObject; reader.Read())
         {
-            switch (MessageJson.Property(ref reader, PayloadNames, "id"u8, "receivedAt"u8, "door"u8, "format"u8, "version"u8))
+            switch (MessageJson.Property(ref reader, PayloadNames, "id"u8, "d"u8, "f"u8, "v"u8, "c"u8))
             {
                 case 0:
                     id = reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var g) ? g : throw new JsonException("A payload's id must be a UUID string.");
                     break;
-                case 1: receivedAt = MessageJson.Time(ref reader, PayloadNames[1]); break;
-                case 2: door = MessageJson.RequiredString(ref reader, PayloadNames[2]); break;
-                case 3: format = MessageJson.RequiredString(ref reader, PayloadNames[3]); break;
-                case 4: version = MessageJson.Int64(ref reader, PayloadNames[4]); break;
+                case 1: door = MessageJson.RequiredString(ref reader, PayloadNames[1]); break;
+                case 2: format = MessageJson.RequiredString(ref reader, PayloadNames[2]); break;
+                case 3: version = MessageJson.Int64(ref reader, PayloadNames[3]); break;
+                case 4: count = MessageJson.Int64(ref reader, PayloadNames[4]); break;
                 case 5: device = MessageJson.OptionalString(ref reader, PayloadNames[5]); break;
                 case 6: source = MessageJson.OptionalString(ref reader, PayloadNames[6]); break;
                 case 7: size = MessageJson.Int64(ref reader, PayloadNames[7]); break;
                 case 8: sha256 = MessageJson.RequiredString(ref reader, PayloadNames[8]); break;
-                case 9: count = MessageJson.Int64(ref reader, PayloadNames[9]); break;
-                case 10:
+                case 9:
                     content = reader.TokenType == JsonTokenType.Null ? null
                         : reader.TokenType == JsonTokenType.String && reader.TryGetBytesFromBase64(out var b) ? b
                         : throw new JsonException("A payload's content must be base64.");
                     break;
+                case 10: receivedAt = MessageJson.Time(ref reader, PayloadNames[10]); break;
                 default: reader.Skip(); break;
             }
         }
@@ -153,7 +159,7 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         return new PayloadInfo
         {
             Id = MessageJson.Required(id, "id", WhatPayload),
-            ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", WhatPayload),
+            ReceivedAt = receivedAt ?? messageReceivedAt ?? default,
             Door = MessageJson.Required(door, "door", WhatPayload),
             Format = MessageJson.Required(format, "format", WhatPayload),
             DecoderVersion = checked((int)MessageJson.Required(version, "version", WhatPayload)),
@@ -188,45 +194,56 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         if (value.Payload is { } p)
         {
             writer.WritePropertyName("payload"u8);
-            if (!ReferenceEquals(p, _lastWritten) || _lastWrittenJson is null)
+            if (p.ReceivedAt != value.ReceivedAt)
             {
-                _lastWrittenJson = PayloadJson(p);
-                _lastWritten = p;
+                writer.WriteRawValue(PayloadJson(p, p.ReceivedAt), skipInputValidation: true);
             }
+            else
+            {
+                if (!ReferenceEquals(p, _lastWritten) || _lastWrittenJson is null)
+                {
+                    _lastWrittenJson = PayloadJson(p, null);
+                    _lastWritten = p;
+                }
 
-            writer.WriteRawValue(_lastWrittenJson, skipInputValidation: true);
+                writer.WriteRawValue(_lastWrittenJson, skipInputValidation: true);
+            }
         }
 
         writer.WriteEndObject();
     }
 
-    private static byte[] PayloadJson(PayloadInfo p)
+    private static byte[] PayloadJson(PayloadInfo p, DateTimeOffset? receivedAt)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("id"u8, p.Id);
-            writer.WriteString("receivedAt"u8, p.ReceivedAt);
-            writer.WriteString("door"u8, p.Door);
-            writer.WriteString("format"u8, p.Format);
-            writer.WriteNumber("version"u8, p.DecoderVersion);
+            writer.WriteString("d"u8, p.Door);
+            writer.WriteString("f"u8, p.Format);
+            writer.WriteNumber("v"u8, p.DecoderVersion);
+            writer.WriteNumber("c"u8, p.ReadingCount);
             if (p.DeviceId is not null)
             {
-                writer.WriteString("device"u8, p.DeviceId);
+                writer.WriteString("dev"u8, p.DeviceId);
             }
 
             if (p.Source is not null)
             {
-                writer.WriteString("source"u8, p.Source);
+                writer.WriteString("src"u8, p.Source);
             }
 
-            writer.WriteNumber("size"u8, p.SizeBytes);
-            writer.WriteString("sha256"u8, p.Sha256);
-            writer.WriteNumber("count"u8, p.ReadingCount);
+            writer.WriteNumber("n"u8, p.SizeBytes);
+            writer.WriteString("h"u8, p.Sha256);
+            if (receivedAt is { } at)
+            {
+                writer.WriteString("receivedAt"u8, at);
+            }
+
             if (p.Content is not null)
             {
-                writer.WriteBase64String("content"u8, p.Content);
+                writer.WriteBase64String("body"u8, p.Content);
             }
 
             writer.WriteEndObject();
