@@ -13,9 +13,9 @@ namespace SensorPipeline.Functions.Ingest;
 /// <summary>
 /// The one path of a payload through every door (HTTP readings and frames, MQTT, replay): an id
 /// (UUIDv7), its format (<see cref="PayloadDecoders"/>), the decoded and checked readings, the
-/// device rule, then every reading to <c>temperature.raw</c> carrying the payload's ledger entry
-/// (<see cref="PayloadInfo"/>; the first message its content), so that the persist function writes
-/// the payload row with its readings. A refused payload goes to the error ledger
+/// device rule, then every reading to <c>temperature.raw</c>: the first carrying the payload's
+/// ledger entry (<see cref="PayloadInfo"/>) with its content, the others its id, so that the persist
+/// function writes the payload row with its readings. A refused payload goes to the error ledger
 /// (<see cref="IngestErrorLedger"/>, best-effort) unless the caller records the outcome itself (replay).
 /// </summary>
 public sealed partial class PayloadIngest(
@@ -135,7 +135,8 @@ public sealed partial class PayloadIngest(
         var messages = new OutgoingMessage[readings.Count];
         for (var i = 0; i < readings.Count; i++)
         {
-            var message = readings[i] with { Payload = i == 0 ? withContent : payload };
+            // The payload in full (with its content) on the first message; its id on the others.
+            var message = i == 0 ? readings[i] with { Payload = withContent } : readings[i] with { PayloadId = payload.Id };
             messages[i] = new OutgoingMessage(message.SensorId, JsonSerializer.SerializeToUtf8Bytes(message, PipelineJsonContext.Default.RawReadingMessage), headers);
         }
 

@@ -1,10 +1,11 @@
 namespace SensorPipeline.Domain.Messages;
 
 /// <summary>
-/// What the payload ledger keeps of one payload, carried on every reading message it yielded, so
-/// that the persist function writes its <c>payload</c> row in the same statement as the readings
-/// (a reading is never stored without it, and a replay writes nothing twice). Only the payload's
-/// first message carries <see cref="Content"/> (capped at <see cref="PayloadContent.MaxStoredBytes"/>).
+/// What the payload ledger keeps of one payload, carried with its content (capped at
+/// <see cref="PayloadContent.MaxStoredBytes"/>) on the first reading message it yielded; the others
+/// carry its id (<see cref="RawReadingMessage.PayloadId"/>). The persist function writes the
+/// <c>payload</c> row in the same statement as the readings, from whichever message it sees
+/// (a reading is never stored without it, and a replay writes nothing twice).
 /// </summary>
 public sealed record PayloadInfo
 {

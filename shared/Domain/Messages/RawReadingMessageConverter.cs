@@ -5,11 +5,11 @@ namespace SensorPipeline.Domain.Messages;
 
 /// <summary>Reads and writes <see cref="RawReadingMessage"/> (see <see cref="MessageJson"/>), with its <see cref="PayloadInfo"/>.</summary>
 /// <remarks>
-/// Every message of a payload carries the same payload object (a payload of 500 readings: 500
-/// copies). Written, its JSON is made once per payload (the last one per thread, by reference) and
-/// copied; read, a payload object whose <c>id</c> (written first) is the one the previous message
-/// of this thread had, without content, is that same <see cref="PayloadInfo"/>: the rest of the
-/// object is skipped, not parsed again.
+/// The doors put the payload object on a payload's first message and only its id (<c>pid</c>) on
+/// the others. Should several messages carry the same payload object, it costs once: written, its
+/// JSON is made once per payload (the last one per thread, by reference) and copied; read, a payload
+/// object whose <c>id</c> (written first) is the one the previous message of this thread had is that
+/// same <see cref="PayloadInfo"/> (plus any content): the rest of the object is skipped.
 /// </remarks>
 public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage>
 {
@@ -24,7 +24,7 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
 
     private const string What = "raw reading message";
     private const string WhatPayload = "payload";
-    private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source", "unit", "payload"];
+    private static readonly string[] Names = ["sensorId", "recordedAt", "value", "receivedAt", "source", "unit", "payload", "pid"];
     /// <summary>
     /// The payload object's short names (it is on every message): id, door, format, decoder version,
     /// reading count, device, source, size, SHA-256 (hex), content (base64), and receivedAt — only
@@ -39,12 +39,20 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         string? source = null;
         string? unit = null;
         PayloadInfo? payload = null;
+        Guid? payloadId = null;
         DateTimeOffset? recordedAt = null;
         DateTimeOffset? receivedAt = null;
         double? value = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             // The two newer names compared as UTF-8 too (the exact spelling this converter writes).
+            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("pid"u8))
+            {
+                reader.Read();
+                payloadId = reader.TokenType == JsonTokenType.String && reader.TryGetGuid(out var pid) ? pid : throw new JsonException("'pid' must be a UUID string.");
+                continue;
+            }
+
             if (reader.TokenType == JsonTokenType.PropertyName && (reader.ValueTextEquals("unit"u8) || reader.ValueTextEquals("payload"u8)))
             {
                 var isUnit = reader.ValueTextEquals("unit"u8);
@@ -82,6 +90,7 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
             ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", What),
             Source = source,
             Unit = unit,
+            PayloadId = payloadId,
             // A payload object read before the message's receivedAt (another property order) gets it now.
             Payload = payload is { ReceivedAt.Ticks: 0 } && receivedAt is { } at ? payload with { ReceivedAt = at } : payload,
         };
@@ -189,6 +198,11 @@ public sealed class RawReadingMessageConverter : JsonConverter<RawReadingMessage
         if (value.Unit is not null)
         {
             writer.WriteString("unit"u8, value.Unit);
+        }
+
+        if (value.PayloadId is { } id && value.Payload is null)
+        {
+            writer.WriteString("pid"u8, id);
         }
 
         if (value.Payload is { } p)

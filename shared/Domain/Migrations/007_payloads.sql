@@ -2,8 +2,10 @@
 --
 -- payload: every payload that reached a door, once. An accepted payload's row is written by
 -- PersistRawReadings in the same statement as its readings (every reading message carries the
--- payload's metadata; the first one its content), so a reading is never stored without it and a
--- redelivery writes nothing twice. An accepted payload that yielded no readings (a frame of
+-- payload id; the first one the payload's metadata and content), so a reading is never stored
+-- without it and a redelivery writes nothing twice. A row written from a later message before the
+-- first one's batch committed has only id, received_at and accepted until then: door, size_bytes,
+-- format... are null, and the first message completes them. An accepted payload that yielded no readings (a frame of
 -- "no reading" channels) is written by its door before the answer. A refused payload is written
 -- best-effort by its door (accepted = false) with an ingest_error row. content is the payload as
 -- received, at most 4 KiB (PayloadContent.MaxStoredBytes); size_bytes and sha256 are of the whole.
@@ -11,12 +13,12 @@
 create table if not exists payload (
     id              uuid        not null,
     received_at     timestamptz not null,
-    door            text        not null,          -- http, http-signed, mqtt, replay
+    door            text,                          -- http, http-signed, mqtt, replay (null: not completed yet)
     device_id       text,                          -- the device that sent it or whose payload it is
     source          text,                          -- 'key', or the remote address / client
     format          text,                          -- native, legacy, frame (null: refused before decoding)
     decoder_version integer,
-    size_bytes      integer     not null,
+    size_bytes      integer,
     sha256          text,
     content         bytea,
     reading_count   integer     not null default 0,
@@ -91,14 +93,14 @@ select format,
        count(*)                              as payloads,
        sum(reading_count)                    as readings
   from payload
- where accepted
+ where accepted and format is not null
  group by format, date_trunc('day', received_at, 'UTC');
 
 -- Rollout: per device and format, when it was first and last seen.
 create or replace view device_format_history as
 select device_id, format, min(received_at) as first_seen, max(received_at) as last_seen, count(*) as payloads
   from payload
- where accepted and device_id is not null
+ where accepted and device_id is not null and format is not null
  group by device_id, format;
 
 -- Rollout: devices seen in more than one format. current_format is the format of the latest

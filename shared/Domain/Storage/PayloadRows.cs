@@ -22,19 +22,25 @@ internal static class PayloadRows
                                  ${first + 6}::int[], ${first + 7}::int[], ${first + 8}::text[], ${first + 9}::bytea[], ${first + 10}::int[])
             """);
 
-    public static void Add(NpgsqlParameterCollection parameters, IReadOnlyCollection<PayloadInfo> payloads)
+    /// <summary>
+    /// The payloads of a batch of readings: those a message carried in full, then those only
+    /// referred to by id (a later message of a payload whose first one is in another batch): a row
+    /// of id and receive time, completed when the first message's batch writes.
+    /// </summary>
+    public static void Add(NpgsqlParameterCollection parameters, IReadOnlyCollection<PayloadInfo> full, IReadOnlyCollection<(Guid Id, DateTime ReceivedAt)> referenced)
     {
-        Add(parameters, payloads.Select(p => p.Id).ToArray(), NpgsqlDbType.Uuid);
-        Add(parameters, payloads.Select(p => p.ReceivedAt.UtcDateTime).ToArray(), NpgsqlDbType.TimestampTz);
-        Add(parameters, payloads.Select(p => p.Door).ToArray(), NpgsqlDbType.Text);
-        Add(parameters, payloads.Select(p => p.DeviceId).ToArray(), NpgsqlDbType.Text);
-        Add(parameters, payloads.Select(p => p.Source).ToArray(), NpgsqlDbType.Text);
-        Add(parameters, payloads.Select(p => (string?)p.Format).ToArray(), NpgsqlDbType.Text);
-        Add(parameters, payloads.Select(p => (int?)p.DecoderVersion).ToArray(), NpgsqlDbType.Integer);
-        Add(parameters, payloads.Select(p => p.SizeBytes).ToArray(), NpgsqlDbType.Integer);
-        Add(parameters, payloads.Select(p => (string?)p.Sha256).ToArray(), NpgsqlDbType.Text);
-        Add(parameters, payloads.Select(p => p.Content).ToArray(), NpgsqlDbType.Bytea);
-        Add(parameters, payloads.Select(p => p.ReadingCount).ToArray(), NpgsqlDbType.Integer);
+        T?[] Column<T>(Func<PayloadInfo, T?> ofFull) => [.. full.Select(ofFull), .. Enumerable.Repeat(default(T), referenced.Count)];
+        Add(parameters, full.Select(p => p.Id).Concat(referenced.Select(r => r.Id)).ToArray(), NpgsqlDbType.Uuid);
+        Add(parameters, full.Select(p => p.ReceivedAt.UtcDateTime).Concat(referenced.Select(r => r.ReceivedAt)).ToArray(), NpgsqlDbType.TimestampTz);
+        Add(parameters, Column(p => p.Door), NpgsqlDbType.Text);
+        Add(parameters, Column(p => p.DeviceId), NpgsqlDbType.Text);
+        Add(parameters, Column(p => p.Source), NpgsqlDbType.Text);
+        Add(parameters, Column(p => p.Format), NpgsqlDbType.Text);
+        Add(parameters, Column(p => (int?)p.DecoderVersion), NpgsqlDbType.Integer);
+        Add(parameters, Column(p => (int?)p.SizeBytes), NpgsqlDbType.Integer);
+        Add(parameters, Column(p => p.Sha256), NpgsqlDbType.Text);
+        Add(parameters, Column(p => p.Content), NpgsqlDbType.Bytea);
+        Add(parameters, full.Select(p => p.ReadingCount).Concat(Enumerable.Repeat(0, referenced.Count)).ToArray(), NpgsqlDbType.Integer);
     }
 
     public static void Add(NpgsqlParameterCollection parameters, IReadOnlyCollection<IngestRefusal> refusals)

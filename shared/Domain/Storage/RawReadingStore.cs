@@ -12,17 +12,24 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
     /// in one order). It returns each inserted row's id with the position of its reading in the
     /// batch (<c>with ordinality</c>), so the caller pairs them positionally; the idempotent form
     /// adds its conflict clause at <c>{0}</c>. The payloads the readings came in are written by the
-    /// same statement (one transaction): a reading is never stored without its payload row, and a
-    /// payload row seen before stays as it is, except that the content its first message carries
-    /// fills it in when a later message of the payload got there first.
+    /// same statement (one transaction): a reading is never stored without its payload row. A
+    /// payload's first message carries it in full, the others its id: a row written from a later
+    /// message (its first one in another batch, not yet committed) has only id and receive time,
+    /// and the first message completes it; a complete row stays as it is.
     /// </summary>
     private static readonly string InsertSql = $$"""
         with payloads as (
           insert into payload ({{PayloadRows.Columns}}, accepted)
           select p.*, true from ({{PayloadRows.Select(8)}}) as p
            order by 1
-          on conflict (id, received_at) do update set content = excluded.content
-           where payload.content is null and excluded.content is not null
+          on conflict (id, received_at) do update set
+                door = coalesce(payload.door, excluded.door), device_id = coalesce(payload.device_id, excluded.device_id),
+                source = coalesce(payload.source, excluded.source), format = coalesce(payload.format, excluded.format),
+                decoder_version = coalesce(payload.decoder_version, excluded.decoder_version),
+                size_bytes = coalesce(payload.size_bytes, excluded.size_bytes), sha256 = coalesce(payload.sha256, excluded.sha256),
+                content = coalesce(payload.content, excluded.content),
+                reading_count = case when payload.format is null then excluded.reading_count else payload.reading_count end
+           where (payload.format is null and excluded.format is not null) or (payload.content is null and excluded.content is not null)
         ), batch as (
           select * from unnest($1::text[], $2::timestamptz[], $3::float8[], $4::timestamptz[], $5::text[], $6::text[], $7::uuid[])
                    with ordinality as t(sensor_id, recorded_at, raw_value, received_at, source, unit, payload_id, position)
@@ -187,8 +194,10 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
         private readonly DateTime[] _received = new DateTime[count];
         private readonly string?[] _sources = new string?[count];
         private readonly Guid?[] _payloadIds = new Guid?[count];
-        /// <summary>Each payload once (the one with content when a message has it: its first message).</summary>
+        /// <summary>Each payload carried in full once (the one with content when a message has it: its first message).</summary>
         private readonly Dictionary<Guid, PayloadInfo> _payloads = [];
+        /// <summary>Payloads only referred to by id in this batch, with the receive time of their first such reading.</summary>
+        private readonly Dictionary<Guid, DateTime> _referenced = [];
 
         public void Set(int i, RawReadingMessage r)
         {
@@ -206,6 +215,11 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
                     _payloads[p.Id] = p;
                 }
             }
+            else if (r.PayloadId is { } id)
+            {
+                _payloadIds[i] = id;
+                _referenced.TryAdd(id, _received[i]);
+            }
         }
 
         public void AddTo(NpgsqlCommand command)
@@ -217,7 +231,7 @@ public sealed class RawReadingStore(NpgsqlDataSource dataSource)
             Add(command, _sources, NpgsqlDbType.Text);
             Add(command, Units, NpgsqlDbType.Text);
             Add(command, _payloadIds, NpgsqlDbType.Uuid);
-            PayloadRows.Add(command.Parameters, _payloads.Values);
+            PayloadRows.Add(command.Parameters, _payloads.Values, _referenced.Where(x => !_payloads.ContainsKey(x.Key)).Select(x => (x.Key, x.Value)).ToList());
         }
 
         private static void Add(NpgsqlCommand command, object value, NpgsqlDbType type) =>

@@ -37,20 +37,21 @@ public sealed class PayloadLedgerStorageTests(TestServers servers) : IAsyncLifet
         new() { SensorId = sensor, RecordedAt = T0.AddMinutes(minute), Value = value, ReceivedAt = T0, Unit = unit, Payload = payload };
 
     [Fact]
-    public async Task A_later_message_of_a_payload_stored_first_gets_its_content_filled_in_by_the_first_and_replays_write_nothing_twice()
+    public async Task A_later_message_of_a_payload_stored_first_writes_its_row_which_the_first_completes_and_replays_write_nothing_twice()
     {
         var store = new RawReadingStore(_db);
         var id = Guid.CreateVersion7();
         var payload = Payload(id, 2);
-        var second = Reading("lp-b", 0, 7135, ReadingUnits.HundredthsFahrenheit, payload);
+        // A later message carries the payload's id only; the first one the payload in full.
+        var second = Reading("lp-b", 0, 7135, ReadingUnits.HundredthsFahrenheit, null) with { PayloadId = id };
         var first = Reading("lp-a", 0, 7000, ReadingUnits.HundredthsFahrenheit, payload with { Content = "abc"u8.ToArray() });
 
         await store.InsertAsync([second], CancellationToken.None);
-        Assert.Equal("", await TextAsync($"select coalesce(convert_from(content, 'UTF8'), '') from payload where id = '{id}'"));
+        Assert.Equal("||0|true", await TextAsync($"select coalesce(door, '') || '|' || coalesce(format, '') || '|' || reading_count || '|' || accepted from payload where id = '{id}'"));
         await store.InsertAsync([first], CancellationToken.None);
         await store.InsertAsync([first, second], CancellationToken.None);
 
-        Assert.Equal("abc|2|1", await TextAsync($"select convert_from(content, 'UTF8') || '|' || reading_count || '|' || count(*) over () from payload where id = '{id}'"));
+        Assert.Equal("abc|2|1|http|legacy|3", await TextAsync($"select convert_from(content, 'UTF8') || '|' || reading_count || '|' || count(*) over () || '|' || door || '|' || format || '|' || size_bytes from payload where id = '{id}'"));
         Assert.Equal("2", await TextAsync($"select count(*) from raw_data where payload_id = '{id}' and unit = 'cdegF'"));
     }
 

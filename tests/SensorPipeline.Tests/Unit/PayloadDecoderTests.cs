@@ -142,6 +142,13 @@ public sealed class PayloadDecoderTests
         Assert.Equal(message with { Payload = null }, back with { Payload = null });
         Assert.Equal(payload with { Content = null }, back.Payload! with { Content = null });
         Assert.Equal(payload.Content, back.Payload!.Content);
+        // A later message of the payload carries only its id.
+        var later = message with { SensorId = "ctl-9:ch2", Payload = null, PayloadId = payload.Id };
+        var laterJson = JsonSerializer.Serialize(later, PipelineJsonContext.Default.RawReadingMessage);
+        Assert.DoesNotContain("\"payload\"", laterJson, StringComparison.Ordinal);
+        var laterBack = JsonSerializer.Deserialize(laterJson, PipelineJsonContext.Default.RawReadingMessage)!;
+        Assert.Equal(later, laterBack);
+        Assert.Equal(payload.Id, laterBack.PayloadIdOrFull);
         // A message of before the ledger (no unit, no payload) still reads: Celsius, no payload.
         var old = JsonSerializer.Deserialize("""{"sensorId":"s","recordedAt":"2026-11-23T10:00:00Z","value":1,"receivedAt":"2026-11-23T10:00:00Z"}""", PipelineJsonContext.Default.RawReadingMessage)!;
         Assert.Null(old.Unit);
