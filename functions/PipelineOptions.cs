@@ -37,7 +37,21 @@ public sealed class PipelineOptions
         CompressAfter = TimescaleCompressAfter,
         RawRetention = TimescaleRawRetention,
         RollupRetention = TimescaleRollupRetention,
+        PayloadRetention = PayloadRetention,
     };
+
+    /// <summary>How long the payload and ingest-error ledgers are kept (both modes); 00:00:00 for ever.</summary>
+    [ConfigurationKeyName("PayloadRetention")]
+    public TimeSpan PayloadRetention { get; set; } = TimescaleSettings.Default.PayloadRetention;
+
+    /// <summary>Refusals stored per source (device, key or address) and minute; more are counted, not stored. 0: none stored.</summary>
+    [ConfigurationKeyName("IngestErrorRatePerMinute")]
+    [Range(0, 100_000)]
+    public int IngestErrorRatePerMinute { get; set; } = 60;
+
+    /// <summary>NCRONTAB of PayloadLedgerRetention (deletes old ledger rows in bounded batches).</summary>
+    [Required, ConfigurationKeyName("PayloadRetentionSchedule")]
+    public string PayloadRetentionSchedule { get; set; } = "0 17 * * * *";
 
     [Required, ConfigurationKeyName("RawTopic")]
     public string RawTopic { get; set; } = "temperature.raw";

@@ -27,6 +27,17 @@ public static class PipelineTelemetry
     public static readonly Counter<long> ReadingsRepublished = Meter.CreateCounter<long>(
         "sensorpipeline.readings.republished", unit: "{reading}", description: "Uncalibrated readings sent again by the reconcile timer.");
 
+    public static readonly Counter<long> PayloadsAccepted = Meter.CreateCounter<long>(
+        "sensorpipeline.payloads.accepted", unit: "{payload}", description: "Payloads accepted at a door, by format (sensorpipeline.format) and door.");
+
+    public static readonly Counter<long> Refusals = Meter.CreateCounter<long>(
+        "sensorpipeline.ingest.refusals", unit: "{payload}",
+        description: "Payloads refused at a door, by reason (sensorpipeline.refusal.reason), door, and stored (true: in the error ledger; false: over the source's rate or the queue, counted only).");
+
+    public static readonly Counter<long> ReadingsConflicting = Meter.CreateCounter<long>(
+        "sensorpipeline.readings.conflicting", unit: "{reading}",
+        description: "Readings that arrived for a sensor and time already stored with another value in degrees Celsius (the first one stays).");
+
     public static readonly Histogram<double> EndToEndLatency = Meter.CreateHistogram(
         "sensorpipeline.calibration.latency", unit: "s", description: "New readings (realtime topic): from HTTP accept to calibrated row written. Recalibrated readings are not counted.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });

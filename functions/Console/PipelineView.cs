@@ -31,6 +31,7 @@ public sealed partial class PipelineView(
     PipelineProgress progress,
     RawReadingStore raw,
     RecalibrationStore recalibrations,
+    PayloadLedgerStore ledger,
     NpgsqlDataSource dataSource,
     IOptions<PipelineOptions> options,
     IOptions<FunctionsHostOptions> host,
@@ -111,9 +112,11 @@ public sealed partial class PipelineView(
         var receivedPerSecond = 0.0;
         UncalibratedItem uncalibrated = new(0, 0, o.ReconcileGracePeriod.TotalSeconds);
         var jobs = new List<RecalibrationItem>();
+        var ingestErrors = new IngestErrorCounts([], 0);
         var now = time.GetUtcNow();
         try
         {
+            ingestErrors = await ledger.CountAsync(cancellationToken);
             receivedPerSecond = await ReceivedAsync(cancellationToken) / ThroughputWindow.TotalSeconds;
             var report = await raw.FindUncalibratedAsync(o.ReconcileGracePeriod, o.ReconcileLookback, 0, cancellationToken);
             uncalibrated = uncalibrated with
@@ -143,7 +146,7 @@ public sealed partial class PipelineView(
             consumers,
             uncalibrated,
             deadLetters,
-            new IngestErrorsItem([], 0),
+            ingestErrors,
             jobs,
             attention);
         return body with { Attention = Attend(body, progress.Read()) };
@@ -276,7 +279,7 @@ public sealed partial class PipelineView(
         IReadOnlyList<ConsumerItem> Consumers,
         UncalibratedItem Uncalibrated,
         IReadOnlyList<DeadLetterItem> DeadLetters,
-        IngestErrorsItem IngestErrors,
+        IngestErrorCounts IngestErrors,
         IReadOnlyList<RecalibrationItem> Recalibrations,
         IReadOnlyList<AttentionItem> Attention);
 
@@ -294,9 +297,6 @@ public sealed partial class PipelineView(
 
     public sealed record DeadLetterItem(string Function, string Topic, string Reason, long Count);
 
-    public sealed record IngestErrorsItem(IReadOnlyList<ReasonCount> ByReason, long NotStored);
-
-    public sealed record ReasonCount(string Reason, long Count);
 
     public sealed record RecalibrationItem(long Id, string? SensorId, string State, long Total, long Published, long Calibrated, double Percent);
 

@@ -45,7 +45,14 @@ public sealed class DeviceRegistry(DeviceStore store, TimeProvider time)
     public void Invalidate(string deviceId) => _credentials.TryRemove(deviceId, out _);
 
     /// <summary>Registers the device's sensors not yet known and moves its last_seen (throttled).</summary>
-    public async Task RecordSeenAsync(string deviceId, IEnumerable<string> sensorIds, CancellationToken cancellationToken)
+    public Task RecordSeenAsync(string deviceId, IEnumerable<string> sensorIds, CancellationToken cancellationToken) =>
+        RecordSeenAsync(deviceId, sensorIds, legacy: false, cancellationToken);
+
+    /// <summary>As <see cref="RecordSeenAsync(string, IEnumerable{string}, CancellationToken)"/>, registering the legacy device itself first when it is new.</summary>
+    public Task RecordLegacySeenAsync(string deviceId, IEnumerable<string> sensorIds, CancellationToken cancellationToken) =>
+        RecordSeenAsync(deviceId, sensorIds, legacy: true, cancellationToken);
+
+    private async Task RecordSeenAsync(string deviceId, IEnumerable<string> sensorIds, bool legacy, CancellationToken cancellationToken)
     {
         var unknown = sensorIds.Where(s => !_knownSensors.ContainsKey(s)).Distinct(StringComparer.Ordinal).ToList();
         var now = time.GetTimestamp();
@@ -56,7 +63,15 @@ public sealed class DeviceRegistry(DeviceStore store, TimeProvider time)
             return;
         }
 
-        await store.RecordSeenAsync(deviceId, unknown, cancellationToken);
+        if (legacy && unknown.Count > 0)
+        {
+            await store.RecordLegacySeenAsync(deviceId, unknown, cancellationToken);
+        }
+        else
+        {
+            await store.RecordSeenAsync(deviceId, unknown, cancellationToken);
+        }
+
         _lastSeenWritten[deviceId] = now;
         foreach (var sensor in unknown)
         {

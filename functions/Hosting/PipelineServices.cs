@@ -53,6 +53,7 @@ public static class PipelineServices
             return dataSource.Build();
         });
         services.AddSingleton<RawReadingStore>();
+        services.AddSingleton<PayloadLedgerStore>();
         services.AddSingleton<CalibrationStore>();
         services.AddSingleton<RecalibrationStore>();
         services.AddSingleton<RollupRefresher>();
@@ -61,12 +62,18 @@ public static class PipelineServices
         return builder;
     }
 
-    /// <summary>Ingest backpressure: the raw backlog, refreshed where IngestReadings runs.</summary>
+    /// <summary>
+    /// Ingest: the raw backlog (backpressure, refreshed where IngestReadings runs), the one payload
+    /// path of every door, and the error ledger with its background writer.
+    /// </summary>
     public static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSingleton<RawBacklog>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RawBacklog>());
+        builder.Services.AddSingleton<PayloadIngest>();
+        builder.Services.AddSingleton<IngestErrorLedger>();
+        builder.Services.AddHostedService<IngestErrorWriter>();
         return builder;
     }
 

@@ -17,7 +17,7 @@ public static class SensorPipelineApp
     private static readonly string[] AttributeSettings =
     [
         "RawTopic", "RealtimeTopic", "HistoricalTopic", "PersistRawGroup", "RealtimeGroup", "HistoricalGroup",
-        "ReconcileSchedule", "ReconcileGracePeriod", "RecalibrationSchedule",
+        "ReconcileSchedule", "ReconcileGracePeriod", "RecalibrationSchedule", "PayloadRetentionSchedule",
     ];
 
     /// <summary>

@@ -40,7 +40,10 @@ public static class Problems
     /// <summary>A problem with one message, about one field (or the whole request when <paramref name="field"/> is null).</summary>
     /// <summary>The 413 for a body over the server's limit (every HTTP function that reads a body).</summary>
     public static IResult BodyTooLarge() =>
-        Message(StatusCodes.Status413PayloadTooLarge, null, "The body is larger than the limit (host.json http.maxRequestBodySize).");
+        Message(StatusCodes.Status413PayloadTooLarge, null, BodyTooLargeText);
+
+    /// <summary>The 413's text (also what the error ledger records for it).</summary>
+    public const string BodyTooLargeText = "The body is larger than the limit (host.json http.maxRequestBodySize).";
 
     public static IResult Message(int status, string? field, string message) =>
         Of(status, [new ReadingError(null, field, message)]);

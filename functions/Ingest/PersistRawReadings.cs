@@ -10,7 +10,8 @@ using SensorPipeline.Runtime.Kafka;
 namespace SensorPipeline.Functions.Ingest;
 
 /// <summary>
-/// Stores raw readings (idempotently, raw is immutable) and, only after that commit, publishes
+/// Stores raw readings (idempotently, raw is immutable) with the ledger rows of the payloads they
+/// came in (same statement: never a reading without its payload row) and, only after that commit, publishes
 /// every reading of the batch that has no calibrated value for realtime calibration. The trace of
 /// each reading's request goes on with its calibration message: per request trace in the batch, a
 /// publish activity in that trace (linked to this invocation) is the parent the message carries.
@@ -26,7 +27,7 @@ public sealed class PersistRawReadings(RawReadingStore store, KafkaPublisher pub
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(context);
-        var stored = await store.InsertAsync(batch, cancellationToken);
+        var stored = await store.InsertAsync(batch, static n => PipelineTelemetry.ReadingsConflicting.Add(n), cancellationToken);
         PipelineTelemetry.ReadingsPersisted.Add(batch.Length);
 
         var invocation = Activity.Current;

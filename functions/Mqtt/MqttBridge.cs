@@ -104,6 +104,7 @@ public sealed partial class MqttBridge(
         client.ApplicationMessageReceivedAsync += e => OnMessageAsync(e, handling.Token);
         var topic = $"$share/{group}/devices/+/readings";
         var lastHeartbeat = Stopwatch.GetTimestamp();
+        var framesTopic = $"$share/{group}/devices/+/frames";
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -145,7 +146,8 @@ public sealed partial class MqttBridge(
                         // Resubscribing on a resumed session is harmless and covers a lost one
                         // (Mosquitto 2.0 does not restore a shared subscription after its restart).
                         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
-                            .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
+                            .WithTopicFilter(topic, MqttQualityOfServiceLevel.AtLeastOnce)
+                            .WithTopicFilter(framesTopic, MqttQualityOfServiceLevel.AtLeastOnce).Build(), stoppingToken);
                         IsSubscribed = true;
                         Interlocked.Increment(ref _subscriptions);
                         LogSubscribed(logger, broker, topic, ClientId!, result.IsSessionPresent);
@@ -167,7 +169,7 @@ public sealed partial class MqttBridge(
             }
         }
 
-        await LeaveAsync(client, clientOptions, slots, group, slot, holder, topic, handling);
+        await LeaveAsync(client, clientOptions, slots, group, slot, holder, [topic, framesTopic], handling);
     }
 
     /// <summary>
@@ -177,7 +179,7 @@ public sealed partial class MqttBridge(
     /// replica: keep the session (the broker queues for it until a replica takes the slot again)
     /// and leave the slot free but first in line.
     /// </summary>
-    private async Task LeaveAsync(IMqttClient client, MqttClientOptions clientOptions, MqttBridgeSlots slots, string group, int slot, string holder, string topic, CancellationTokenSource handling)
+    private async Task LeaveAsync(IMqttClient client, MqttClientOptions clientOptions, MqttBridgeSlots slots, string group, int slot, string holder, string[] topics, CancellationTokenSource handling)
     {
         var endSession = false;
         try
@@ -185,7 +187,13 @@ public sealed partial class MqttBridge(
             endSession = client.IsConnected && await slots.OthersAliveAsync(group, slot, SlotStaleAfter, CancellationToken.None) > 0;
             if (endSession)
             {
-                await client.UnsubscribeAsync(new MqttClientUnsubscribeOptionsBuilder().WithTopicFilter(topic).Build(), CancellationToken.None);
+                var unsubscribe = new MqttClientUnsubscribeOptionsBuilder();
+                foreach (var filter in topics)
+                {
+                    unsubscribe.WithTopicFilter(filter);
+                }
+
+                await client.UnsubscribeAsync(unsubscribe.Build(), CancellationToken.None);
                 IsSubscribed = false;
                 var drain = Stopwatch.StartNew();
                 while (drain.Elapsed < DrainLimit && (Volatile.Read(ref _inFlight) > 0 || Environment.TickCount64 - Interlocked.Read(ref _lastMessageAt) < DrainQuiet.TotalMilliseconds))

@@ -1,71 +1,58 @@
-using System.Text.Json;
-using Microsoft.Extensions.Options;
 using SensorPipeline.Domain.Devices;
 using SensorPipeline.Domain.Ingest;
-using SensorPipeline.Domain.Messages;
-using SensorPipeline.Functions.Devices;
-using SensorPipeline.Runtime.Kafka;
+using SensorPipeline.Functions.Ingest;
 
 namespace SensorPipeline.Functions.Mqtt;
 
 /// <summary>
 /// The MQTT door's one rule set, whichever broker carried the message: the topic is the device's
-/// own, the payload is the HTTP reading JSON (one or an array), every sensor is the device's; then
-/// the readings go to <c>temperature.raw</c> and the outcome says whether Kafka acknowledged them.
+/// own — <c>devices/{id}/readings</c> (native or legacy payloads) or <c>devices/{id}/frames</c>
+/// (frames) — and every sensor is the device's; then the payload takes the same path as over
+/// HTTP (<see cref="PayloadIngest"/>) and the outcome says whether Kafka acknowledged it. Refusals
+/// go to the error ledger like the HTTP door's.
 /// </summary>
-public sealed partial class MqttReadingsIngest(
-    KafkaPublisher publisher, DeviceRegistry registry, IOptions<PipelineOptions> options, TimeProvider time, ILogger<MqttReadingsIngest> logger)
+public sealed partial class MqttReadingsIngest(PayloadIngest ingest, IngestErrorLedger ledger, TimeProvider time, ILogger<MqttReadingsIngest> logger)
 {
+    public const string Door = PayloadIngest.MqttDoor;
+
     public async Task<(MqttIngestOutcome Outcome, string? Reason)> IngestAsync(string deviceId, string topic, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(deviceId);
         ArgumentNullException.ThrowIfNull(topic);
-        if (!string.Equals(topic, DeviceRules.ReadingsTopic(deviceId), StringComparison.Ordinal))
+        var frames = string.Equals(topic, DeviceRules.FramesTopic(deviceId), StringComparison.Ordinal);
+        if (!frames && !string.Equals(topic, DeviceRules.ReadingsTopic(deviceId), StringComparison.Ordinal))
         {
             MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "foreign_topic"));
             LogRefused(logger, deviceId, "foreign_topic", 1);
-            return (MqttIngestOutcome.ForeignTopic, $"Device {deviceId} publishes only to {DeviceRules.ReadingsTopic(deviceId)}.");
+            var reason = $"Device {deviceId} publishes only to {DeviceRules.ReadingsTopic(deviceId)} or {DeviceRules.FramesTopic(deviceId)}.";
+            ledger.Refuse(IngestRefusal.Of(Guid.CreateVersion7(time.GetUtcNow()), time.GetUtcNow(), Door, payload.Span) with
+            {
+                DeviceId = deviceId,
+                Reason = "foreign_topic",
+                Status = StatusCodes.Status403Forbidden,
+                Errors = [new ReadingError(null, "topic", $"{reason} (was {topic})")],
+            });
+            return (MqttIngestOutcome.ForeignTopic, reason);
         }
 
-        var o = options.Value;
-        var limits = new ReadingLimits(o.IngestMaxReadingsPerRequest, o.IngestMinValue, o.IngestMaxValue, o.IngestMaxFutureSkew, o.IngestMaxAge);
-        var (readings, errors) = ReadingRequestParser.Parse(payload, limits, time.GetUtcNow());
-        if (errors.Count > 0)
+        var outcome = await ingest.IngestAsync(new PayloadSubmission(Door, deviceId, frames ? deviceId : null, null, frames, payload), recordRefusal: true, cancellationToken);
+        switch (outcome.Status)
         {
-            MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "malformed"));
-            var first = errors[0];
-            LogRefused(logger, deviceId, "malformed", errors.Count);
-            return (MqttIngestOutcome.Malformed, $"{errors.Count} problem(s); first: {first.Field}: {first.Message}");
+            case StatusCodes.Status202Accepted:
+                MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "accepted"));
+                return (MqttIngestOutcome.Accepted, null);
+            case StatusCodes.Status403Forbidden:
+                MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "foreign_sensor"));
+                return (MqttIngestOutcome.ForeignSensor, outcome.Errors[0].Message);
+            case StatusCodes.Status400BadRequest:
+                MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "malformed"));
+                var first = outcome.Errors[0];
+                return (MqttIngestOutcome.Malformed, $"{outcome.Errors.Count} problem(s); first: {first.Field}: {first.Message}");
+            default:
+                MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "kafka_unavailable"));
+                LogKafkaUnavailable(logger, deviceId, outcome.Errors[0].Message);
+                return (MqttIngestOutcome.KafkaUnavailable, "The pipeline's broker did not acknowledge the readings.");
         }
-
-        if (readings.FirstOrDefault(r => !DeviceRules.MayWrite(deviceId, r.SensorId)) is { } foreign)
-        {
-            MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "foreign_sensor"));
-            LogRefused(logger, deviceId, "foreign_sensor", 1);
-            return (MqttIngestOutcome.ForeignSensor, $"Device {deviceId} writes only the sensor '{deviceId}' or '{deviceId}:...', not '{foreign.SensorId}'.");
-        }
-
-        var messages = new OutgoingMessage[readings.Count];
-        for (var i = 0; i < readings.Count; i++)
-        {
-            messages[i] = new OutgoingMessage(readings[i].SensorId, JsonSerializer.SerializeToUtf8Bytes(readings[i], PipelineJsonContext.Default.RawReadingMessage), null);
-        }
-
-        try
-        {
-            await publisher.PublishAsync(o.RawTopic, messages, cancellationToken);
-        }
-        catch (PublishFailedException e)
-        {
-            MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "kafka_unavailable"));
-            LogKafkaUnavailable(logger, deviceId, e.FirstError.Reason);
-            return (MqttIngestOutcome.KafkaUnavailable, "The pipeline's broker did not acknowledge the readings.");
-        }
-
-        MqttTelemetry.Messages.Add(1, new KeyValuePair<string, object?>("outcome", "accepted"));
-        PipelineTelemetry.ReadingsAccepted.Add(readings.Count);
-        await registry.RecordSeenAsync(deviceId, readings.Select(r => r.SensorId), cancellationToken);
-        return (MqttIngestOutcome.Accepted, null);
     }
 
     [LoggerMessage(EventId = 610, Level = LogLevel.Information, Message = "Refused an MQTT message of device {DeviceId} ({Why}, {Count} problem(s))")]

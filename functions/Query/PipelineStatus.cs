@@ -11,7 +11,8 @@ namespace SensorPipeline.Functions.Query;
 /// group and topic (as KEDA computes it), dead-letter topic sizes, uncalibrated readings past the
 /// grace period, running recalibrations, the database mode, and <c>progress</c>: what readiness
 /// reads (per Kafka-triggered function: partitions here, last batch, lag, stalled and why; timers;
-/// recalibration jobs; the ingest backlog).
+/// recalibration jobs; the ingest backlog), and <c>ingestErrors</c>: refusals in the error ledger by
+/// reason and those counted but not stored (over a source's rate).
 /// </summary>
 public sealed partial class PipelineStatus(
     KafkaLagReader kafka,
@@ -19,6 +20,7 @@ public sealed partial class PipelineStatus(
     ReadingQueryStore queries,
     RawReadingStore raw,
     RecalibrationStore recalibrations,
+    PayloadLedgerStore ledger,
     SensorPipeline.Functions.Calibrate.CalibrationFileState calibrationFile,
     IOptions<PipelineOptions> options,
     TimeProvider time,
@@ -37,8 +39,10 @@ public sealed partial class PipelineStatus(
         var jobs = new List<RecalibrationItem>();
         string? databaseError = null;
         SensorPipeline.Functions.Calibrate.CalibrationFileState.Snapshot? file = null;
+        IngestErrorCounts? ingestErrors = null;
         try
         {
+            ingestErrors = await ledger.CountAsync(cancellationToken);
             file = await calibrationFile.ReadAsync(cancellationToken);
             mode = await queries.DatabaseModeAsync(cancellationToken);
             // Limit 0: only the count and the oldest receive time, no page of readings.
@@ -85,7 +89,8 @@ public sealed partial class PipelineStatus(
                 o.ReconcileLookback.TotalSeconds),
             jobs,
             progress.Read(),
-            file));
+            file,
+            ingestErrors ?? new IngestErrorCounts([], 0)));
     }
 
     public sealed record StatusBody(
@@ -97,7 +102,8 @@ public sealed partial class PipelineStatus(
         UncalibratedItem Uncalibrated,
         IReadOnlyList<RecalibrationItem> Recalibrations,
         ProgressReport Progress,
-        SensorPipeline.Functions.Calibrate.CalibrationFileState.Snapshot? CalibrationFile);
+        SensorPipeline.Functions.Calibrate.CalibrationFileState.Snapshot? CalibrationFile,
+        IngestErrorCounts IngestErrors);
 
     /// <summary>A running (publishing) or draining (waiting for its last calibrations) recalibration job.</summary>
     public sealed record RecalibrationItem(long Id, string? SensorId, string State, DateTimeOffset From, DateTimeOffset To, long Total, long Published, long Calibrated);

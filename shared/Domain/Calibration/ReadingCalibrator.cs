@@ -1,10 +1,12 @@
+using SensorPipeline.Domain.Ingest;
 using SensorPipeline.Domain.Messages;
 
 namespace SensorPipeline.Domain.Calibration;
 
 /// <summary>
 /// Calibrates a batch of readings: each with the version that applies to it
-/// (<see cref="CalibrationSelector"/>), <c>gain × raw + offset</c>. Pure: the versions are given.
+/// (<see cref="CalibrationSelector"/>), <c>gain × celsius(raw, unit) + offset</c>: the raw value is
+/// converted to degrees Celsius first (<see cref="ReadingUnits"/>). Pure: the versions are given.
 /// </summary>
 public static class ReadingCalibrator
 {
@@ -25,7 +27,7 @@ public static class ReadingCalibrator
         foreach (var r in unique)
         {
             var version = CalibrationSelector.Select(versions.GetValueOrDefault(r.SensorId) ?? [], r.SensorId, r.RecordedAt);
-            result.Add(new CalibratedReading(r.RawDataId, r.RecordedAt, r.SensorId, version.Apply(r.RawValue), version.Version));
+            result.Add(new CalibratedReading(r.RawDataId, r.RecordedAt, r.SensorId, version.Apply(ReadingUnits.ToCelsius(r.RawValue, r.Unit)), version.Version));
         }
 
         return result;

@@ -50,6 +50,9 @@ public static class DeviceRules
     /// <summary>The MQTT topic a device publishes its readings to.</summary>
     public static string ReadingsTopic(string deviceId) => $"devices/{deviceId}/readings";
 
+    /// <summary>The MQTT topic a device publishes its multi-channel frames to.</summary>
+    public static string FramesTopic(string deviceId) => $"devices/{deviceId}/frames";
+
     /// <summary>The device id of a topic under <c>devices/{id}/</c>, or null.</summary>
     public static string? DeviceOfTopic(string topic)
     {

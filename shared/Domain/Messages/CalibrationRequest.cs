@@ -15,6 +15,8 @@ public sealed record CalibrationRequest
     public required double RawValue { get; init; }
     /// <summary>When the pipeline accepted the reading: the start of its end-to-end latency.</summary>
     public required DateTimeOffset ReceivedAt { get; init; }
+    /// <summary>The unit <see cref="RawValue"/> is in (<see cref="Ingest.ReadingUnits"/>); null = degrees Celsius.</summary>
+    public string? Unit { get; init; }
 
     /// <summary>The request for a reading just stored under <paramref name="rawDataId"/>.</summary>
     public static CalibrationRequest For(RawReadingMessage reading, long rawDataId)
@@ -27,6 +29,7 @@ public sealed record CalibrationRequest
             RecordedAt = reading.RecordedAt,
             RawValue = reading.Value,
             ReceivedAt = reading.ReceivedAt,
+            Unit = reading.Unit,
         };
     }
 

@@ -7,7 +7,7 @@ namespace SensorPipeline.Domain.Messages;
 public sealed class CalibrationRequestConverter : JsonConverter<CalibrationRequest>
 {
     private const string What = "calibration request";
-    private static readonly string[] Names = ["rawDataId", "sensorId", "recordedAt", "rawValue", "receivedAt"];
+    private static readonly string[] Names = ["rawDataId", "sensorId", "recordedAt", "rawValue", "receivedAt", "unit"];
 
     public override CalibrationRequest Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
@@ -17,6 +17,7 @@ public sealed class CalibrationRequestConverter : JsonConverter<CalibrationReque
         DateTimeOffset? recordedAt = null;
         DateTimeOffset? receivedAt = null;
         double? rawValue = null;
+        string? unit = null;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
         {
             switch (MessageJson.Property(ref reader, Names, "rawDataId"u8, "sensorId"u8, "recordedAt"u8, "rawValue"u8, "receivedAt"u8))
@@ -26,6 +27,7 @@ public sealed class CalibrationRequestConverter : JsonConverter<CalibrationReque
                 case 2: recordedAt = MessageJson.Time(ref reader, Names[2]); break;
                 case 3: rawValue = MessageJson.Double(ref reader, Names[3]); break;
                 case 4: receivedAt = MessageJson.Time(ref reader, Names[4]); break;
+                case 5: unit = MessageJson.OptionalString(ref reader, Names[5]); break;
                 default: reader.Skip(); break;
             }
         }
@@ -37,6 +39,7 @@ public sealed class CalibrationRequestConverter : JsonConverter<CalibrationReque
             RecordedAt = MessageJson.Required(recordedAt, "recordedAt", What),
             RawValue = MessageJson.Required(rawValue, "rawValue", What),
             ReceivedAt = MessageJson.Required(receivedAt, "receivedAt", What),
+            Unit = unit,
         };
     }
 
@@ -50,6 +53,11 @@ public sealed class CalibrationRequestConverter : JsonConverter<CalibrationReque
         writer.WriteString("recordedAt"u8, value.RecordedAt);
         writer.WriteNumber("rawValue"u8, value.RawValue);
         writer.WriteString("receivedAt"u8, value.ReceivedAt);
+        if (value.Unit is not null)
+        {
+            writer.WriteString("unit"u8, value.Unit);
+        }
+
         writer.WriteEndObject();
     }
 }

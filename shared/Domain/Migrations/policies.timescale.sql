@@ -8,16 +8,18 @@
 -- Chunk interval: applies to chunks created from now on; existing chunks keep theirs.
 select set_chunk_time_interval('raw_data', {{chunk_interval}});
 select set_chunk_time_interval('calibrated_temperature', {{chunk_interval}});
+select set_chunk_time_interval('payload', {{chunk_interval}});
 
 do $$
 declare
     compress_after   interval := {{compress_after}};
     raw_retention    interval := {{raw_retention}};
     rollup_retention interval := {{rollup_retention}};
+    payload_retention interval := {{payload_retention}};
     rel text;
 begin
-    -- Columnstore (compression) policy on both hypertables; null = no policy.
-    foreach rel in array array['raw_data', 'calibrated_temperature'] loop
+    -- Columnstore (compression) policy on the hypertables; null = no policy.
+    foreach rel in array array['raw_data', 'calibrated_temperature', 'payload'] loop
         if not exists (select 1 from timescaledb_information.jobs
                         where proc_name = 'policy_compression'
                           and hypertable_schema = current_schema() and hypertable_name = rel
@@ -38,6 +40,18 @@ begin
         perform remove_retention_policy('raw_data', if_exists => true);
         if raw_retention is not null then
             perform add_retention_policy('raw_data', drop_after => raw_retention);
+        end if;
+    end if;
+
+    -- Retention of the payload ledger (PayloadRetention; default 30 days): whole chunks dropped.
+    -- Readings keep their payload_id after their payload row is gone.
+    if not exists (select 1 from timescaledb_information.jobs
+                    where proc_name = 'policy_retention'
+                      and hypertable_schema = current_schema() and hypertable_name = 'payload'
+                      and (config ->> 'drop_after')::interval = payload_retention) then
+        perform remove_retention_policy('payload', if_exists => true);
+        if payload_retention is not null then
+            perform add_retention_policy('payload', drop_after => payload_retention);
         end if;
     end if;
 

@@ -156,6 +156,24 @@ public sealed class DeviceStore(NpgsqlDataSource dataSource)
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Registers a device that has no credentials and never enrols (a legacy device, known by the
+    /// numeric id in its payloads), unless it is registered already; then as <see cref="RecordSeenAsync"/>.
+    /// </summary>
+    public async Task RecordLegacySeenAsync(string deviceId, IReadOnlyCollection<string> sensorIds, CancellationToken cancellationToken)
+    {
+        await using (var command = dataSource.CreateCommand("""
+            insert into device (device_id, hardware_id, display_name) values ($1, $1, 'legacy firmware')
+            on conflict do nothing
+            """))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = deviceId });
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await RecordSeenAsync(deviceId, sensorIds, cancellationToken);
+    }
+
     private static async Task<Device?> ReadOneAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

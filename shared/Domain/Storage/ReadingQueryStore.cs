@@ -83,7 +83,7 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
         string sensorId, DateTimeOffset from, DateTimeOffset to, DateTimeOffset? after, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("""
-            select r.recorded_at, r.raw_value, c.value, c.calibration_version, r.received_at, c.calibrated_at
+            select r.recorded_at, r.raw_value, c.value, c.calibration_version, r.received_at, c.calibrated_at, r.unit, r.payload_id
               from raw_data r
               left join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
              where r.sensor_id = $1 and r.recorded_at >= $2 and r.recorded_at < $3
@@ -103,10 +103,12 @@ public sealed class ReadingQueryStore(NpgsqlDataSource dataSource)
             rows.Add(new ReadingRow(
                 Utc(reader.GetDateTime(0)),
                 reader.GetDouble(1),
+                reader.GetString(6),
                 reader.IsDBNull(2) ? null : Round(reader.GetDouble(2)),
                 reader.IsDBNull(3) ? null : reader.GetInt32(3),
                 Utc(reader.GetDateTime(4)),
-                reader.IsDBNull(5) ? null : Utc(reader.GetDateTime(5))));
+                reader.IsDBNull(5) ? null : Utc(reader.GetDateTime(5)),
+                reader.IsDBNull(7) ? null : reader.GetGuid(7)));
         }
 
         return rows;

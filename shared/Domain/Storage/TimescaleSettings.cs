@@ -28,6 +28,13 @@ public sealed record TimescaleSettings
     /// <summary>Materialized hourly and daily rollups older than this are dropped. Default zero: never.</summary>
     public TimeSpan RollupRetention { get; init; } = TimeSpan.Zero;
 
+    /// <summary>
+    /// The payload ledger (and the ingest-error ledger) keeps this much (setting <c>PayloadRetention</c>,
+    /// both modes: a retention policy on TimescaleDB, the PayloadLedgerRetention timer on plain
+    /// PostgreSQL). Default 30 days; zero: kept for ever.
+    /// </summary>
+    public TimeSpan PayloadRetention { get; init; } = TimeSpan.FromDays(30);
+
     /// <summary>The defaults.</summary>
     public static TimescaleSettings Default { get; } = new();
 
@@ -38,6 +45,7 @@ public sealed record TimescaleSettings
         Check(CompressAfter, "TimescaleCompressAfter", TimeSpan.FromHours(1), TimeSpan.FromDays(36_600), allowOff: true);
         Check(RawRetention, "TimescaleRawRetention", TimeSpan.FromDays(1), TimeSpan.FromDays(36_600), allowOff: true);
         // Longer than the refresh window, or a refresh policy would re-materialize dropped buckets.
+        Check(PayloadRetention, "PayloadRetention", TimeSpan.FromHours(1), TimeSpan.FromDays(36_600), allowOff: true);
         Check(RollupRetention, "TimescaleRollupRetention", RefreshWindow + TimeSpan.FromDays(1), TimeSpan.FromDays(36_600), allowOff: true);
     }
 
@@ -51,6 +59,7 @@ public sealed record TimescaleSettings
             ["compress_after"] = IntervalLiteral(CompressAfter),
             ["raw_retention"] = IntervalLiteral(RawRetention),
             ["rollup_retention"] = IntervalLiteral(RollupRetention),
+            ["payload_retention"] = IntervalLiteral(PayloadRetention),
         };
     }
 

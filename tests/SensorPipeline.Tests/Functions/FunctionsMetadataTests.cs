@@ -30,10 +30,11 @@ public sealed class FunctionsMetadataTests
     {
         string[] expected =
         [
-            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "ConsoleDevices", "ConsolePages", "ConsoleSensorSeries", "ConsoleSensors", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetPipelineView", "GetRecalibration",
-            "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestReadings", "ListDeadLetters", "ListDevices", "ListSensors",
-            "PersistRawReadings", "PutCalibration", "RecalibrationProducer", "ReconcileUncalibrated", "ReplayDeadLetters",
-            "RevokeDeviceCredentials", "StartRecalibration",
+            "CalibrateHistorical", "CalibrateRealtime", "CancelRecalibration", "ConsoleDevices", "ConsolePages", "ConsoleSensorSeries",
+            "ConsoleSensors", "DeviceStartup", "EnrolDevice", "GetCalibration", "GetDevice", "GetFormats", "GetPipelineView", "GetRecalibration",
+            "GetSensorReadings", "GetSensorRollups", "GetStatus", "IngestFrames", "IngestReadings", "ListDeadLetters", "ListDevices",
+            "ListIngestErrors", "ListSensors", "PayloadLedgerRetention", "PersistRawReadings", "PutCalibration", "RecalibrationProducer",
+            "ReconcileUncalibrated", "ReplayDeadLetters", "ReplayIngestError", "RevokeDeviceCredentials", "StartRecalibration",
         ];
 
         Assert.Equal(expected, Metadata.Value.Keys.Order(StringComparer.Ordinal));
@@ -58,6 +59,10 @@ public sealed class FunctionsMetadataTests
     [Theory]
     // Anonymous to the host: the function itself requires a function key or a device signature.
     [InlineData("IngestReadings", "post", "readings", "Anonymous")]
+    [InlineData("IngestFrames", "post", "devices/{deviceId}/frames", "Anonymous")]
+    [InlineData("ListIngestErrors", "get", "ingest-errors", "Function")]
+    [InlineData("ReplayIngestError", "post", "ingest-errors/{id:long}/replay", "Admin")]
+    [InlineData("GetFormats", "get", "formats", "Function")]
     // Anonymous to the host: signed with the fleet provisioning secret, checked by the function.
     [InlineData("DeviceStartup", "post", "devices/startup", "Anonymous")]
     [InlineData("EnrolDevice", "post", "devices", "Admin")]
@@ -96,6 +101,7 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData("ReconcileUncalibrated", "%ReconcileSchedule%")]
     [InlineData("RecalibrationProducer", "%RecalibrationSchedule%")]
+    [InlineData("PayloadLedgerRetention", "%PayloadRetentionSchedule%")]
     public void Timer_functions_have_their_schedule_setting(string function, string schedule)
     {
         var trigger = Trigger(function);

@@ -107,6 +107,43 @@ public sealed class MigrationTests(TestServers servers)
     }
 
     [Fact]
+    public async Task Upgrade_to_the_payload_ledger_keeps_readings_in_Celsius_without_a_payload_and_the_ledger_retention_deletes_in_batches()
+    {
+        await using var db = await FreshDatabaseAsync();
+        var before = new Migrator(db, null, Migrator.Migrations().Where(m => string.CompareOrdinal(m.Id, "007") < 0).ToList());
+        await before.MigrateAsync(null, None);
+        await ExecuteAsync(db, "insert into raw_data (sensor_id, recorded_at, raw_value) select 'old', timestamptz '2026-05-01' + i * interval '1 minute', i from generate_series(1, 100) i");
+
+        var result = await new Migrator(db).MigrateAsync(null, None);
+        Assert.Equal(["007_payloads"], result.Applied);
+
+        // Rows of before the ledger: in Celsius, no payload; the view converts every unit.
+        Assert.Equal(100, await ScalarAsync(db, "select count(*) from raw_data where unit = 'degC' and payload_id is null"));
+        Assert.Equal(5050, await ScalarAsync(db, "select sum(celsius)::bigint from raw_data_celsius"));
+        Assert.Equal(22, await ScalarAsync(db, "select round(reading_celsius(7135, 'cdegF'))::bigint"));
+        Assert.Equal(-2, await ScalarAsync(db, "select reading_celsius(-200, 'cdegC')::bigint"));
+        Assert.Equal(1, await ScalarAsync(db, "select count(*) from (select reading_celsius(1, 'furlongs') as c) x where c is null"));
+
+        // Retention: old ledger rows go in bounded batches, new ones stay.
+        await ExecuteAsync(db, """
+            insert into payload (id, received_at, door, size_bytes, accepted)
+            select gen_random_uuid(), now() - interval '40 days' - i * interval '1 second', 'http', 10, false from generate_series(1, 25) i;
+            insert into payload (id, received_at, door, size_bytes, accepted) values (gen_random_uuid(), now(), 'http', 10, true);
+            insert into ingest_error (payload_id, received_at, door, reason, status, errors)
+            select id, received_at, door, 'invalid', 400, '[]' from payload where not accepted;
+            """);
+        var ledger = new PayloadLedgerStore(db);
+        var cutoff = DateTimeOffset.UtcNow.AddDays(-30);
+        // Each call: at most 10 errors and 10 payloads.
+        Assert.Equal(20, await ledger.DeleteOlderThanAsync(cutoff, 10, payloads: true, None));
+        Assert.Equal(20, await ledger.DeleteOlderThanAsync(cutoff, 10, payloads: true, None));
+        Assert.Equal(10, await ledger.DeleteOlderThanAsync(cutoff, 10, payloads: true, None));
+        Assert.Equal(0, await ledger.DeleteOlderThanAsync(cutoff, 10, payloads: true, None));
+        Assert.Equal(1, await ScalarAsync(db, "select count(*) from payload"));
+        Assert.Equal(0, await ScalarAsync(db, "select count(*) from ingest_error"));
+    }
+
+    [Fact]
     public async Task Rollup_views_match_an_independent_computation_in_utc_whatever_the_session_time_zone()
     {
         await using var db = await FreshDatabaseAsync();
@@ -237,6 +274,7 @@ public sealed class MigrationTests(TestServers servers)
             .Append(("policies.timescale.sql", Migrator.PoliciesSql()))
             .ToList();
         Assert.Contains(scripts, s => s.Item1 == "003_rollups.timescale.sql");
+        Assert.Contains(scripts, s => s.Item1 == "007_payloads.timescale.sql");
         var placeholders = TimescaleSettings.Default.Placeholders();
         var checkedStatements = 0;
         await using var connection = await db.OpenConnectionAsync(None);

@@ -90,6 +90,8 @@ public sealed class MigrationScriptTests
         Assert.Equal("interval '7 days'", placeholders["compress_after"]);
         Assert.Equal("null::interval", placeholders["raw_retention"]);
         Assert.Equal("null::interval", placeholders["rollup_retention"]);
+        Assert.Equal("interval '30 days'", placeholders["payload_retention"]);
+        Assert.Equal("null::interval", new TimescaleSettings { PayloadRetention = TimeSpan.Zero }.Placeholders()["payload_retention"]);
 
         var custom = new TimescaleSettings
         {
@@ -111,6 +113,7 @@ public sealed class MigrationScriptTests
     [InlineData("TimescaleCompressAfter", "-1.00:00:00")]
     [InlineData("TimescaleRawRetention", "01:00:00")]
     [InlineData("TimescaleRollupRetention", "2.00:00:00")]
+    [InlineData("PayloadRetention", "00:30:00")]
     public void Settings_out_of_range_are_refused_naming_the_setting(string setting, string value)
     {
         var span = TimeSpan.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
@@ -119,6 +122,7 @@ public sealed class MigrationScriptTests
             "TimescaleChunkInterval" => new TimescaleSettings { ChunkInterval = span },
             "TimescaleCompressAfter" => new TimescaleSettings { CompressAfter = span },
             "TimescaleRawRetention" => new TimescaleSettings { RawRetention = span },
+            "PayloadRetention" => new TimescaleSettings { PayloadRetention = span },
             _ => new TimescaleSettings { RollupRetention = span },
         };
         var error = Assert.Throws<ArgumentException>(settings.Validate);

@@ -83,7 +83,7 @@ public sealed class PipelineViewRulesTests
         new(T0, new PipelineView.ThroughputItem(10, 0, 0), consumers,
             new PipelineView.UncalibratedItem(uncalibrated, uncalibrated > 0 ? 300 : 0, 120),
             deadLetters > 0 ? [new PipelineView.DeadLetterItem("PersistRawReadings", "temperature.raw", "JsonException: bad", deadLetters)] : [],
-            new PipelineView.IngestErrorsItem([], 0), [], []);
+            new SensorPipeline.Domain.Storage.IngestErrorCounts([], 0), [], []);
 
     private static ProgressReport Progress(params RecalibrationJobHealth[] jobs) =>
         new(false, 60, [], [], jobs, new BacklogHealth(true, 0, 100_000, null, null, false, null));
