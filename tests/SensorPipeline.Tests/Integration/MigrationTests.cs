@@ -114,7 +114,7 @@ public sealed class MigrationTests(TestServers servers)
         await before.MigrateAsync(null, None);
         await ExecuteAsync(db, "insert into raw_data (sensor_id, recorded_at, raw_value) select 'old', timestamptz '2026-05-01' + i * interval '1 minute', i from generate_series(1, 100) i");
 
-        var result = await new Migrator(db).MigrateAsync(null, None);
+        var result = await new Migrator(db, null, Migrator.Migrations().Where(m => string.CompareOrdinal(m.Id, "008") < 0).ToList()).MigrateAsync(null, None);
         Assert.Equal(["007_payloads"], result.Applied);
 
         // Rows of before the ledger: in Celsius, no payload; the view converts every unit.
