@@ -48,6 +48,7 @@ public sealed class ConsoleSensors(ConsoleQueryStore store, ReadingQueryStore re
                 lastRecordedAt = s.LastRecordedAt,
                 lastReceivedAt = s.LastReceivedAt,
                 latestRaw = s.LatestRaw,
+                latestRawUnit = s.LatestRawUnit,
                 latestCalibrated = s.LatestCalibrated,
                 latestCalibratedVersion = s.LatestCalibratedVersion,
                 calibrationVersion = s.CalibrationVersion,

@@ -200,7 +200,9 @@ public static class Cli
             var keys = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Runtime.Http.FunctionKeysOptions>>().Value;
             Console.WriteLine();
             Console.WriteLine($"SensorPipeline ({environment})");
-            Console.WriteLine($"  HTTP        http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}/api/readings  (health: /health/ready)");
+            var baseUrl = $"http://{(listen == "0.0.0.0" ? "localhost" : listen)}:{port}";
+            Console.WriteLine($"  HTTP        {baseUrl}/api/readings  (health: /health/ready)");
+            Console.WriteLine($"  Dashboard   {baseUrl}/  (terminal: dotnet run --project functions -- status --url {baseUrl})");
             Console.WriteLine($"  Database    {StartupChecks.PostgresUri(configuration["TimescaleConnection"]!)}  [{(embedded.Postgres is null ? "configured" : "embedded")}, {(migration.Mode == DatabaseMode.TimescaleDb ? "TimescaleDB " + migration.TimescaleVersion : "plain PostgreSQL (no TimescaleDB)")}]");
             Console.WriteLine($"              psql \"{StartupChecks.PostgresUri(configuration["TimescaleConnection"]!)}\"   (as TimescaleConnection: {Redact(configuration["TimescaleConnection"]!)})");
             if (embedded.Postgres is { } postgres)

@@ -1,4 +1,4 @@
-// One sensor: raw and calibrated values on one uPlot chart (downsampled on the server to the
+// One sensor: raw (converted to °C from its unit) and calibrated values on one uPlot chart (downsampled on the server to the
 // chart's width), calibration versions marked on the time axis, a form adding a version whose
 // recalibration job is followed live.
 import uPlot from './uPlot.esm.js';
@@ -78,7 +78,7 @@ export function mount(main, { arg: sensorId, onError, showStatus }) {
     const data = [s.times, s.raw, s.calibrated];
     const series = [
       { label: 'time' },
-      { label: bucketed ? 'raw (avg)' : 'raw', stroke: '#d9822b', width: 1.5, points: { show: !bucketed && s.times.length < 200 } },
+      { label: bucketed ? 'raw °C (avg)' : 'raw °C', stroke: '#d9822b', width: 1.5, points: { show: !bucketed && s.times.length < 200 } },
       { label: bucketed ? 'calibrated (avg)' : 'calibrated', stroke: '#1f6feb', width: 1.5, points: { show: !bucketed && s.times.length < 200 } },
     ];
     const bands = [];

@@ -30,7 +30,7 @@ export function mount(main, { onError, showStatus }) {
           el('tr', { 'data-sensor': x.sensorId, class: x.silent ? 'silent' : '' },
             el('td', {}, el('a', { href: `#/sensors/${encodeURIComponent(x.sensorId)}`, text: x.sensorId })),
             el('td', { text: x.deviceId ?? '–' }),
-            el('td', { class: 'num', text: num(x.latestRaw, 3) }),
+            el('td', { class: 'num', text: rawText(x) }),
             el('td', { class: 'num', text: num(x.latestCalibrated, 3) }),
             el('td', { class: 'num', text: x.calibrationVersion === 0 ? 'none' : `v${x.calibrationVersion}` }),
             el('td', { title: x.lastRecordedAt ?? '', text: x.lastReceivedAt ? ago(x.lastReceivedAt) : 'never' }),
@@ -74,4 +74,11 @@ function pager(page, offset, go) {
     el('button', { disabled: offset === 0, onclick: () => go(Math.max(0, offset - page.limit)), text: '‹ Previous' }),
     ` ${offset + 1}–${Math.min(page.total, offset + page.limit)} of ${page.total} `,
     el('button', { disabled: offset >= last, onclick: () => go(Math.min(last, offset + page.limit)), text: 'Next ›' }));
+}
+
+// The raw value as sent; its unit shown when it is not degrees Celsius (older firmware's hundredths).
+const UNITS = { cdegF: '(0.01 °F)', cdegC: '(0.01 °C)' };
+function rawText(x) {
+  const value = num(x.latestRaw, 3);
+  return x.latestRaw == null || !UNITS[x.latestRawUnit] ? value : `${value} ${UNITS[x.latestRawUnit]}`;
 }

@@ -39,10 +39,10 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
                 offset $2 limit $3
             )
             select m.sensor_id, m.total, r.recorded_at, r.received_at, r.raw_value,
-                   c.value, c.calibration_version, coalesce(v.version, 0), ds.device_id
+                   c.value, c.calibration_version, coalesce(v.version, 0), ds.device_id, r.unit
               from matched m
               left join lateral (
-                  select recorded_at, received_at, raw_value from raw_data
+                  select recorded_at, received_at, raw_value, unit from raw_data
                    where sensor_id = m.sensor_id order by recorded_at desc limit 1) r on true
               left join lateral (
                   select value, calibration_version from calibrated_temperature
@@ -69,7 +69,8 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
                 reader.IsDBNull(5) ? null : ReadingQueryStore.Round(reader.GetDouble(5)),
                 reader.IsDBNull(6) ? null : reader.GetInt32(6),
                 reader.GetInt32(7),
-                reader.IsDBNull(8) ? null : reader.GetString(8)));
+                reader.IsDBNull(8) ? null : reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9)));
         }
 
         return new ConsolePage<ConsoleSensorRow>(rows, total);
@@ -167,7 +168,7 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
         };
         var rawTask = BucketsAsync("""
             select floor(date_part('epoch', recorded_at) / $4)::bigint as b,
-                   avg(raw_value), min(raw_value), max(raw_value), count(*)
+                   avg(reading_celsius(raw_value, unit)), min(reading_celsius(raw_value, unit)), max(reading_celsius(raw_value, unit)), count(*)
               from raw_data
              where sensor_id = $1 and recorded_at >= $2 and recorded_at < $3
              group by b
@@ -215,7 +216,7 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
     private static async Task<SensorSeries> PointsAsync(NpgsqlConnection connection, string sensorId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand("""
-            select date_part('epoch', r.recorded_at), r.raw_value, c.value
+            select date_part('epoch', r.recorded_at), reading_celsius(r.raw_value, r.unit), c.value
               from raw_data r
               left join calibrated_temperature c on c.raw_data_id = r.id and c.recorded_at = r.recorded_at
              where r.sensor_id = $1 and r.recorded_at >= $2 and r.recorded_at < $3

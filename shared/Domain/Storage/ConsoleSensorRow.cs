@@ -1,7 +1,7 @@
 namespace SensorPipeline.Domain.Storage;
 
 /// <summary>
-/// One sensor in the dashboard's list: its newest raw reading (time, value, when it arrived), its
+/// One sensor in the dashboard's list: its newest raw reading (time, value as sent and its unit, when it arrived), its
 /// newest calibrated value, its newest calibration version (0 without parameters) and its device.
 /// </summary>
 public sealed record ConsoleSensorRow(
@@ -12,4 +12,5 @@ public sealed record ConsoleSensorRow(
     double? LatestCalibrated,
     int? LatestCalibratedVersion,
     int CalibrationVersion,
-    string? DeviceId);
+    string? DeviceId,
+    string? LatestRawUnit);

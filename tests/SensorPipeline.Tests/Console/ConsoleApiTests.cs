@@ -100,6 +100,36 @@ public sealed class ConsoleApiTests(TestServers servers)
         await AssertBadRequestAsync(app, $"/api/console/sensors/saw-1/series?from={Iso(Start)}&to={Iso(Start.AddDays(-1))}", "from");
     }
 
+    [Fact]
+    public async Task A_legacy_sensor_is_listed_with_its_raw_unit_and_charted_in_Celsius_beside_its_calibrated_values()
+    {
+        await using var app = await DashboardApp.StartAsync(servers, "console_units");
+        // Hundredths of a degree Fahrenheit, as older firmware sends them: 7135 = 21.861 °C, 3200 = 0 °C,
+        // twenty readings a minute apart, alternating.
+        var ts = Start.ToUnixTimeSeconds();
+        var legacy = Enumerable.Range(0, 20).Select(i => new { id = 4711, t = i % 2 == 0 ? 7135 : 3200, ts = ts + (60 * i) }).ToArray();
+        Assert.Equal(HttpStatusCode.Accepted, (await app.PostReadingsAsync(legacy)).StatusCode);
+        await Eventually.WaitForAsync(() => app.ScalarAsync("select count(*) from calibrated_temperature"), n => n == 20, TimeSpan.FromSeconds(60), "20 readings calibrated");
+
+        var row = (await GetAsync(app, "/api/console/sensors?search=legacy-4711")).GetProperty("items")[0];
+        Assert.Equal((3200.0, "cdegF", 0.0), (row.GetProperty("latestRaw").GetDouble(), row.GetProperty("latestRawUnit").GetString(), row.GetProperty("latestCalibrated").GetDouble()));
+
+        // One chart, one axis: the raw series is the raw value converted to Celsius (not 7135 beside 21.861).
+        var expected = legacy.Select(r => r.t == 7135 ? 21.861 : 0.0).ToArray();
+        var series = await GetAsync(app, $"/api/console/sensors/legacy-4711/series?from={Iso(Start)}&to={Iso(Start.AddHours(1))}");
+        Assert.Equal("points", series.GetProperty("source").GetString());
+        Assert.Equal(expected, series.GetProperty("raw").EnumerateArray().Select(v => Math.Round(v.GetDouble(), 3)));
+        Assert.Equal(expected, series.GetProperty("calibrated").EnumerateArray().Select(v => Math.Round(v.GetDouble(), 3)));
+        // Buckets of 6 minutes: the extremes in Celsius too.
+        var buckets = await GetAsync(app, $"/api/console/sensors/legacy-4711/series?from={Iso(Start)}&to={Iso(Start.AddHours(1))}&points=10");
+        Assert.Equal("readings", buckets.GetProperty("source").GetString());
+        var rawMax = buckets.GetProperty("rawMax").EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => Math.Round(v.GetDouble(), 3)).ToList();
+        var rawMin = buckets.GetProperty("rawMin").EnumerateArray().Where(v => v.ValueKind == JsonValueKind.Number).Select(v => Math.Round(v.GetDouble(), 3)).ToList();
+        Assert.All(rawMax, v => Assert.Equal(21.861, v));
+        Assert.All(rawMin, v => Assert.Equal(0.0, v));
+        Assert.Equal(4, rawMax.Count);
+    }
+
     private static string Iso(DateTimeOffset t) => Uri.EscapeDataString(t.ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture));
 
     private static async Task<JsonElement> GetAsync(PipelineApp app, string url)
