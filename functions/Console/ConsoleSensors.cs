@@ -24,43 +24,43 @@ public sealed class ConsoleSensors(ConsoleQueryStore store, ReadingQueryStore re
     public const int MaxPoints = 10_000;
 
     [Function("ConsoleSensors")]
-    public async Task<IResult> SensorsAsync(
+    public Task<IResult> SensorsAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "console/sensors")] HttpRequest request,
-        CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!TryPage(request, out var search, out var offset, out var limit, out var silentAfter, out var problem))
+        CancellationToken cancellationToken) =>
+        PageAsync(request, store.SearchSensorsAsync, (s, silent) => new
         {
-            return problem;
-        }
-
-        var now = time.GetUtcNow();
-        var page = await store.SearchSensorsAsync(search, offset, limit, cancellationToken);
-        return Results.Json(new
-        {
-            total = page.Total,
-            offset,
-            limit,
-            silentAfterSeconds = silentAfter.TotalSeconds,
-            items = page.Items.Select(s => new
-            {
-                sensorId = s.SensorId,
-                lastRecordedAt = s.LastRecordedAt,
-                lastReceivedAt = s.LastReceivedAt,
-                latestRaw = s.LatestRaw,
-                latestRawUnit = s.LatestRawUnit,
-                latestCalibrated = s.LatestCalibrated,
-                latestCalibratedVersion = s.LatestCalibratedVersion,
-                calibrationVersion = s.CalibrationVersion,
-                deviceId = s.DeviceId,
-                silent = s.LastReceivedAt is not { } seen || now - seen > silentAfter,
-            }),
-        });
-    }
+            sensorId = s.SensorId,
+            lastRecordedAt = s.LastRecordedAt,
+            lastReceivedAt = s.LastReceivedAt,
+            latestRaw = s.LatestRaw,
+            latestRawUnit = s.LatestRawUnit,
+            latestCalibrated = s.LatestCalibrated,
+            latestCalibratedVersion = s.LatestCalibratedVersion,
+            calibrationVersion = s.CalibrationVersion,
+            deviceId = s.DeviceId,
+            silent = silent(s.LastReceivedAt),
+        }, cancellationToken);
 
     [Function("ConsoleDevices")]
-    public async Task<IResult> DevicesAsync(
+    public Task<IResult> DevicesAsync(
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "console/devices")] HttpRequest request,
+        CancellationToken cancellationToken) =>
+        PageAsync(request, store.SearchDevicesAsync, (d, silent) => new
+        {
+            deviceId = d.DeviceId,
+            displayName = d.DisplayName,
+            firmware = d.Firmware,
+            credentialState = d.CredentialState,
+            lastSeenAt = d.LastSeenAt,
+            sensors = d.Sensors,
+            silent = silent(d.LastSeenAt),
+        }, cancellationToken);
+
+    /// <summary>One page of a search (<c>search</c>, <c>offset</c>, <c>limit</c>, <c>silentAfter</c>), each row with its silent flag.</summary>
+    private async Task<IResult> PageAsync<TRow>(
+        HttpRequest request,
+        Func<string, int, int, CancellationToken, Task<ConsolePage<TRow>>> find,
+        Func<TRow, Func<DateTimeOffset?, bool>, object> item,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -70,23 +70,14 @@ public sealed class ConsoleSensors(ConsoleQueryStore store, ReadingQueryStore re
         }
 
         var now = time.GetUtcNow();
-        var page = await store.SearchDevicesAsync(search, offset, limit, cancellationToken);
+        var page = await find(search, offset, limit, cancellationToken);
         return Results.Json(new
         {
             total = page.Total,
             offset,
             limit,
             silentAfterSeconds = silentAfter.TotalSeconds,
-            items = page.Items.Select(d => new
-            {
-                deviceId = d.DeviceId,
-                displayName = d.DisplayName,
-                firmware = d.Firmware,
-                credentialState = d.CredentialState,
-                lastSeenAt = d.LastSeenAt,
-                sensors = d.Sensors,
-                silent = d.LastSeenAt is not { } seen || now - seen > silentAfter,
-            }),
+            items = page.Items.Select(row => item(row, seenAt => seenAt is not { } seen || now - seen > silentAfter)),
         });
     }
 
