@@ -11,6 +11,10 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
 {
     private bool? _materialized;
 
+    /// <summary>A store that takes the rollups as materialized (or not) without asking the database: tests on plain PostgreSQL, whose rollup views have the same columns.</summary>
+    internal ConsoleQueryStore(NpgsqlDataSource dataSource, bool rollupsMaterialized)
+        : this(dataSource) => _materialized = rollupsMaterialized;
+
     /// <summary>
     /// Sensors whose id contains <paramref name="search"/> (case-insensitive), ordered by id, one
     /// page. The ids come from a loose index scan of raw_data's (sensor_id, recorded_at) key (one
@@ -118,7 +122,8 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
     /// One sensor's raw and calibrated values with <paramref name="from"/> ≤ recorded_at &lt;
     /// <paramref name="to"/>, about <paramref name="points"/> entries at most: every reading when
     /// there are no more than that; otherwise buckets of (to − from) / points with average, minimum
-    /// and maximum, grouped in the database. The calibrated buckets come from the hourly (daily)
+    /// and maximum, grouped in the database (read from the rollups: whole hours or days, over the
+    /// whole hours or days the range touches). The calibrated buckets come from the hourly (daily)
     /// rollups when a bucket spans an hour (a day) or more and the rollups are TimescaleDB
     /// continuous aggregates; on plain PostgreSQL the rollups are views computed from the readings
     /// at query time, so the readings are grouped directly (the same numbers, one step less).
@@ -149,6 +154,14 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
             : width >= 86_400 ? SeriesSource.Daily
             : width >= 3_600 ? SeriesSource.Hourly
             : SeriesSource.Readings;
+        if (source != SeriesSource.Readings)
+        {
+            // A rollup row is a whole hour (day): the buckets are whole multiples of it, and both
+            // series cover the whole hours (days) the range touches, so each rollup row falls in
+            // exactly one bucket and raw and calibrated are grouped over the same readings.
+            (width, from, to) = AlignToRollup(width, from, to, source == SeriesSource.Daily ? 86_400 : 3_600);
+        }
+
         var calibratedSql = source switch
         {
             SeriesSource.Readings => """
@@ -194,6 +207,18 @@ public sealed class ConsoleQueryStore(NpgsqlDataSource dataSource)
         }
 
         return new SensorSeries(source, width, readings, times, rawAvg, rawMin, rawMax, calAvg, calMin, calMax);
+    }
+
+    /// <summary>
+    /// The bucket width rounded up to a whole number of rollup rows (<paramref name="unit"/>
+    /// seconds), and the range widened to whole rollup rows (buckets are counted from the Unix
+    /// epoch, as the rollups' UTC hours and days are).
+    /// </summary>
+    internal static (long Width, DateTimeOffset From, DateTimeOffset To) AlignToRollup(long width, DateTimeOffset from, DateTimeOffset to, long unit)
+    {
+        var start = Math.Floor(from.ToUnixTimeMilliseconds() / 1000.0 / unit) * unit;
+        var end = Math.Ceiling(to.ToUnixTimeMilliseconds() / 1000.0 / unit) * unit;
+        return ((width + unit - 1) / unit * unit, DateTimeOffset.FromUnixTimeSeconds((long)start), DateTimeOffset.FromUnixTimeSeconds((long)end));
     }
 
     /// <summary>Whether the rollups are TimescaleDB continuous aggregates (the mode the migrations recorded), asked once.</summary>
