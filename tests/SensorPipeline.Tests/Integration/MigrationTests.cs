@@ -35,13 +35,13 @@ public sealed class MigrationTests(TestServers servers)
     public async Task Migrations_apply_twice_idempotently_in_plain_mode()
     {
         await using var db = await FreshDatabaseAsync();
-        var first = await new Migrator(db).MigrateAsync(null, None);
+        var first = await new Migrator(db).MigrateAsync(DatabaseMode.Plain, None);
         Assert.Equal(DatabaseMode.Plain, first.Mode);
         Assert.Null(first.TimescaleVersion);
         Assert.Equal(Migrator.Migrations().Select(m => m.Id), first.Applied);
         Assert.Contains("003_rollups", first.Applied);
 
-        var second = await new Migrator(db).MigrateAsync(null, None);
+        var second = await new Migrator(db).MigrateAsync(DatabaseMode.Plain, None);
         Assert.Empty(second.Applied);
         Assert.Equal(Migrator.Migrations().Count, await ScalarAsync(db, "select count(*) from schema_migrations where mode = 'Plain'"));
         // The rollups are ordinary views with exactly the agreed columns and types.
@@ -87,7 +87,7 @@ public sealed class MigrationTests(TestServers servers)
         var calibrated = await ScalarAsync(db, "select count(*) from calibrated_temperature");
         var checksum = await ScalarAsync(db, "select sum(hashtext(sensor_id || recorded_at::text || value::text)) from calibrated_temperature");
 
-        var result = await new Migrator(db).MigrateAsync(null, None);
+        var result = await new Migrator(db).MigrateAsync(DatabaseMode.Plain, None);
         Assert.DoesNotContain("001_core", result.Applied);
         Assert.Contains("003_rollups", result.Applied);
         Assert.Equal(Migrator.Migrations().Skip(1).Select(m => m.Id), result.Applied);
@@ -102,7 +102,7 @@ public sealed class MigrationTests(TestServers servers)
 
         // New writes still work after the upgrade, and a second run applies nothing.
         await ExecuteAsync(db, "insert into raw_data (sensor_id, recorded_at, raw_value) values ('s9', '2026-05-03', 1)");
-        Assert.Empty((await new Migrator(db).MigrateAsync(null, None)).Applied);
+        Assert.Empty((await new Migrator(db).MigrateAsync(DatabaseMode.Plain, None)).Applied);
         Assert.Equal(raw + 1, await ScalarAsync(db, "select count(*) from raw_data"));
     }
 
@@ -262,7 +262,7 @@ public sealed class MigrationTests(TestServers servers)
         // parser (PL/pgSQL bodies included: they are compiled before they run); the only errors
         // allowed are those of a server without the extension.
         await using var db = await FreshDatabaseAsync();
-        await new Migrator(db).MigrateAsync(null, None);
+        await new Migrator(db).MigrateAsync(DatabaseMode.Plain, None);
         var missingTimescale = new HashSet<string>
         {
             PostgresErrorCodes.UndefinedFunction,      // time_bucket, add_*_policy, create_hypertable
