@@ -91,7 +91,7 @@ public sealed class ConsoleSensors(ConsoleQueryStore store, ReadingQueryStore re
         var (known, latest) = await readings.FindSensorAsync(sensorId, cancellationToken);
         if (!known)
         {
-            return Problems.Message(StatusCodes.Status404NotFound, "sensorId", $"No sensor '{(sensorId.Length > 64 ? sensorId[..64] + "…" : sensorId)}': it has no readings and no calibration parameters.");
+            return Problems.UnknownSensor(sensorId);
         }
 
         DateTimeOffset from, to;

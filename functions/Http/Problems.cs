@@ -45,6 +45,10 @@ public static class Problems
     /// <summary>The 413's text (also what the error ledger records for it).</summary>
     public const string BodyTooLargeText = "The body is larger than the limit (host.json http.maxRequestBodySize).";
 
+    /// <summary>The 404 of a read about a sensor with no readings and no calibration parameters.</summary>
+    public static IResult UnknownSensor(string sensorId) =>
+        Message(StatusCodes.Status404NotFound, "sensorId", $"No sensor '{(sensorId.Length > 64 ? sensorId[..64] + "…" : sensorId)}': it has no readings and no calibration parameters.");
+
     public static IResult Message(int status, string? field, string message) =>
         Of(status, [new ReadingError(null, field, message)]);
 

@@ -38,7 +38,7 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
         var (known, latest) = await store.FindSensorAsync(sensorId, cancellationToken);
         if (!known)
         {
-            return UnknownSensor(sensorId);
+            return Problems.UnknownSensor(sensorId);
         }
 
         DateTimeOffset from, to;
@@ -82,7 +82,7 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
         var (known, latest) = await store.FindSensorAsync(sensorId, cancellationToken);
         if (!known)
         {
-            return UnknownSensor(sensorId);
+            return Problems.UnknownSensor(sensorId);
         }
 
         string bucketText = request.Query["bucket"].ToString() is { Length: > 0 } b ? b : "1h";
@@ -111,9 +111,6 @@ public sealed class SensorQueries(ReadingQueryStore store, IOptions<QueryOptions
             sensorId, bucketText, from, to,
             rows.Select(r => new RollupItem(r.Bucket, r.Readings, r.Min, r.Max, r.Avg)).ToList()));
     }
-
-    private static IResult UnknownSensor(string sensorId) =>
-        Problems.Message(StatusCodes.Status404NotFound, "sensorId", $"No sensor '{(sensorId.Length > 64 ? sensorId[..64] + "…" : sensorId)}': it has no readings and no calibration parameters.");
 
     /// <summary>The end (exclusive) of the UTC hour or day that holds <paramref name="time"/>.</summary>
     public static DateTimeOffset BucketEnd(DateTimeOffset time, RollupBucket bucket)
